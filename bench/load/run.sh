@@ -1,0 +1,598 @@
+#!/usr/bin/env bash
+# Load benchmark: wrk against the upstream, pilotfish, nginx and HAProxy (see bench/README.md).
+#
+# Every target proxies to the same upstream (Debian's nginx answering `return 200` with a
+# 128-byte body) and is measured with the same wrk connection count, thread count and duration,
+# after a warm-up. On a 2-core machine the process under test is pinned to CPU 0 and wrk plus
+# the upstream to CPU 1, so the proxy never competes with the load generator for a core.
+# shellcheck disable=SC2317  # functions run through the EXIT trap and "run_$target"
+set -uo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: bench/load/run.sh [options]
+  --connections N   wrk connections (default 32; env PF_BENCH_CONNECTIONS)
+  --duration S      measured seconds per target (default 10; env PF_BENCH_DURATION)
+  --threads T       wrk threads (default 1; env PF_BENCH_THREADS)
+  --warmup S        warm-up seconds before each measured run (default 2)
+  --pilotfish PATH  pilotfish binary (default ./build/bootstrap/pilotfish; env PILOTFISH_BIN)
+  --only LIST       comma-separated subset of: direct,pilotfish,nginx,haproxy (default: all)
+  --json FILE       also write the results as JSON to FILE
+  --no-pin          do not pin processes to CPUs with taskset
+  --keep            keep the temp directory (configs, logs, raw wrk output) and print its path
+  --smoke           harness self-check: 1 s runs, 1 s warm-up, 4 connections
+  -h, --help        this text
+EOF
+}
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/../.." && pwd)
+
+connections=${PF_BENCH_CONNECTIONS:-32}
+duration=${PF_BENCH_DURATION:-10}
+threads=${PF_BENCH_THREADS:-1}
+warmup=2
+pilotfish=${PILOTFISH_BIN:-$repo_root/build/bootstrap/pilotfish}
+only="direct,pilotfish,nginx,haproxy"
+json_out=""
+pin=1
+smoke=0
+keep=0
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+need_value() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"; }
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --connections) need_value "$@"; connections=$2; shift 2 ;;
+    --duration) need_value "$@"; duration=$2; shift 2 ;;
+    --threads) need_value "$@"; threads=$2; shift 2 ;;
+    --warmup) need_value "$@"; warmup=$2; shift 2 ;;
+    --pilotfish) need_value "$@"; pilotfish=$2; shift 2 ;;
+    --only) need_value "$@"; only=$2; shift 2 ;;
+    --json) need_value "$@"; json_out=$2; shift 2 ;;
+    --no-pin) pin=0; shift ;;
+    --keep) keep=1; shift ;;
+    --smoke) smoke=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+if ((smoke)); then
+  duration=1 warmup=1 connections=4
+fi
+for v in connections duration threads warmup; do
+  [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "--$v must be a positive integer, got '${!v}'"
+done
+((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
+[[ -z $json_out || $json_out == /* ]] || json_out="$PWD/$json_out"
+
+all_targets=(direct pilotfish nginx haproxy)
+targets=()
+IFS=, read -ra wanted <<<"$only"
+for t in "${all_targets[@]}"; do
+  for w in "${wanted[@]}"; do [[ $w == "$t" ]] && targets+=("$t"); done
+done
+for w in "${wanted[@]}"; do
+  [[ " ${all_targets[*]} " == *" $w "* ]] || die "--only: unknown target '$w'"
+done
+((${#targets[@]} > 0)) || die "--only selected no target"
+
+for tool in wrk nginx python3 curl; do
+  command -v "$tool" >/dev/null || die "$tool is required (tools/setup.sh installs it)"
+done
+
+# CPU pinning: the process under test on CPU 0, wrk and the upstream on CPU 1.
+pin_proxy=() pin_load=()
+pinning="none"
+if ((pin)) && command -v taskset >/dev/null && (($(nproc) >= 2)); then
+  pin_proxy=(taskset -c 0) pin_load=(taskset -c 1)
+  pinning="process under test on CPU 0; wrk and upstream nginx on CPU 1"
+elif ((pin)); then
+  echo "run.sh: fewer than 2 CPUs or no taskset: running unpinned" >&2
+fi
+
+# Other work on the machine skews every figure; say so up front (and in the JSON).
+read -r loadavg _ </proc/loadavg
+if awk -v l="$loadavg" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "run.sh: warning: load average is $loadavg before the run; figures will be noisy" >&2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pf-bench.XXXXXX") || die "mktemp failed"
+pids=()  # every process we started, killed on exit
+
+stop_pid() {
+  local pid=$1 i
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 30; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null
+  forget_pid "$pid"
+}
+
+# Once reaped, a pid leaves the list so cleanup cannot signal a process that reused it.
+forget_pid() {
+  local p keep_pids=()
+  for p in "${pids[@]}"; do [[ $p == "$1" ]] || keep_pids+=("$p"); done
+  pids=("${keep_pids[@]}")
+}
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  if ((keep)); then
+    echo "run.sh: kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+log() { echo "== $*" >&2; }
+
+# Sum of utime+stime clock ticks of the given pids (threads included).
+cpu_ticks() {
+  local total=0 pid f
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    # Fields after "pid (comm) ": state is $1, so utime (field 14) is $12 and stime $13.
+    f=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')
+    total=$((total + f))
+  done
+  echo "$total"
+}
+
+# Sum of a /proc/PID/status field (kB) over the given pids.
+status_kb() {
+  local key=$1 total=0 pid v
+  shift
+  for pid in "$@"; do
+    v=$(awk -v k="$key:" '$1 == k {print $2}' "/proc/$pid/status" 2>/dev/null)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+children_of() { pgrep -P "$1" | tr '\n' ' '; }
+
+# wait_ready NAME PID URL: waits up to 5 s for an HTTP answer on URL. On failure sets
+# skip_reason and returns 1. A proxy must relay the upstream's 200 and 128-byte body.
+skip_reason=""
+wait_ready() {
+  local name=$1 pid=$2 url=$3 i code rc
+  for ((i = 0; i < 50; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null
+      rc=$?
+      local last
+      last=$(tail -n 1 "$work/$name.log" 2>/dev/null)
+      skip_reason="$name exited with status $rc before answering (${last:-no output})"
+      return 1
+    fi
+    code=$(curl -s -o "$work/$name.probe" -w '%{http_code}' --max-time 1 "$url" 2>/dev/null)
+    if [[ $code != 000 && -n $code ]]; then
+      if [[ $code != 200 || $(stat -c %s "$work/$name.probe") != 128 ]]; then
+        skip_reason="$name answered GET / with status $code and $(stat -c %s "$work/$name.probe") body bytes, expected 200 and the upstream's 128 bytes"
+        return 1
+      fi
+      return 0
+    fi
+    sleep 0.1
+  done
+  local last
+  last=$(tail -n 1 "$work/$name.log" 2>/dev/null)
+  skip_reason="$name did not answer on $url within 5 s${last:+ (last log line: $last)}"
+  return 1
+}
+
+# --- the upstream: Debian's nginx, 1 worker, a fixed 128-byte body -----------------------------
+body=$(printf '0123456789abcdef%.0s' {1..8})  # 128 bytes
+
+# The parts of an nginx config shared by the upstream and the nginx proxy: pid, logs and temp
+# paths stay in a private directory so nothing touches /var.
+nginx_common() {
+  local dir=$1
+  cat <<EOF
+worker_processes 1;
+worker_rlimit_nofile 16384;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+EOF
+}
+nginx_temp_paths() {
+  local dir=$1
+  cat <<EOF
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+EOF
+}
+
+up_dir=$work/upstream
+mkdir -p "$up_dir"
+up_port=$(free_port)
+{
+  nginx_common "$up_dir"
+  cat <<EOF
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+$(nginx_temp_paths "$up_dir")
+  server {
+    listen 127.0.0.1:$up_port;
+    location / {
+      default_type text/plain;
+      return 200 "$body";
+    }
+  }
+}
+EOF
+} >"$up_dir/nginx.conf"
+log "upstream: nginx on 127.0.0.1:$up_port"
+"${pin_load[@]}" nginx -p "$up_dir" -e "$up_dir/error.log" -c "$up_dir/nginx.conf" \
+  >"$work/upstream.log" 2>&1 &
+up_pid=$!
+pids+=("$up_pid")
+if ! wait_ready upstream "$up_pid" "http://127.0.0.1:$up_port/"; then
+  echo "run.sh: the upstream nginx did not start: $skip_reason" >&2
+  cat "$up_dir/error.log" >&2 2>/dev/null
+  exit 1
+fi
+
+# --- wrk ----------------------------------------------------------------------------------------
+cat >"$work/report.lua" <<'EOF'
+-- Prints one machine-readable line at the end of the run (latencies in microseconds).
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "PFBENCH requests=%d duration_us=%d p50_us=%.0f p90_us=%.0f p99_us=%.0f p999_us=%.0f " ..
+    "errors=%d connect=%d read=%d write=%d status=%d timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9),
+    e.connect + e.read + e.write + e.status + e.timeout,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+EOF
+
+results=$work/results.tsv
+: >"$results"
+pilotfish_idle_rss=""
+run_failed=0
+
+# run_wrk OUTPUT ARGS...: wrk in the background, so a signal ends the wait (and the run) at once.
+run_wrk() {
+  local out=$1 rc
+  shift
+  "${pin_load[@]}" wrk -t "$threads" -c "$connections" "$@" >"$out" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  wait "$pid"
+  rc=$?
+  forget_pid "$pid"
+  return "$rc"
+}
+
+# measure TARGET PORT PROCESS_DESCRIPTION PID...: warm-up, then the measured run, with CPU and
+# peak RSS of the given pids.
+measure() {
+  local target=$1 port=$2 what=$3
+  shift 3
+  local url="http://127.0.0.1:$port/" out=$work/$target.wrk
+  log "$target: warm-up ${warmup}s"
+  run_wrk "$work/$target.warmup" -d "${warmup}s" "$url"
+  local before after rc
+  before=$(cpu_ticks "$@")
+  log "$target: measuring ${duration}s, $connections connections, $threads thread(s)"
+  run_wrk "$out" -d "${duration}s" --timeout 5s -s "$work/report.lua" "$url"
+  rc=$?
+  after=$(cpu_ticks "$@")
+  local hwm
+  hwm=$(status_kb VmHWM "$@")
+  local line
+  line=$(grep '^PFBENCH ' "$out")
+  if [[ $rc -ne 0 || -z $line ]]; then
+    printf '%s\tfailed\twrk exited with %s: %s\n' "$target" "$rc" "$(tail -n 1 "$out")" >>"$results"
+    run_failed=1
+    return
+  fi
+  printf '%s\tok\t%s cpu_ticks=%s hwm_kb=%s\t%s\n' "$target" "${line#PFBENCH }" \
+    "$((after - before))" "$hwm" "$what" >>"$results"
+}
+
+skip() {
+  log "$1: SKIPPED: $2"
+  echo "SKIPPED: $1: $2"
+  printf '%s\tskipped\t%s\n' "$1" "$2" >>"$results"
+}
+
+run_direct() {
+  # The upstream moves to CPU 0 for this run so it is measured exactly like a proxy.
+  local workers p
+  workers=$(children_of "$up_pid")
+  if ((${#pin_proxy[@]})); then
+    for p in $up_pid $workers; do taskset -pc 0 "$p" >/dev/null; done
+  fi
+  # shellcheck disable=SC2086
+  measure direct "$up_port" "upstream nginx worker" $workers
+  if ((${#pin_load[@]})); then
+    for p in $up_pid $workers; do taskset -pc 1 "$p" >/dev/null; done
+  fi
+}
+
+run_nginx() {
+  local dir=$work/nginx port
+  mkdir -p "$dir"
+  port=$(free_port)
+  {
+    nginx_common "$dir"
+    cat <<EOF
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+$(nginx_temp_paths "$dir")
+  upstream backend {
+    server 127.0.0.1:$up_port;
+    keepalive 64;
+    keepalive_requests 10000000;
+  }
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  } >"$dir/nginx.conf"
+  "${pin_proxy[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$work/nginx.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  if ! wait_ready nginx "$pid" "http://127.0.0.1:$port/"; then
+    skip nginx "$skip_reason"
+  else
+    local workers
+    workers=$(children_of "$pid")
+    # shellcheck disable=SC2086
+    measure nginx "$port" "nginx worker process (master idle, not counted)" $workers
+  fi
+  stop_pid "$pid"
+}
+
+run_haproxy() {
+  if ! command -v haproxy >/dev/null; then
+    skip haproxy "haproxy is not installed"
+    return
+  fi
+  local port
+  port=$(free_port)
+  cat >"$work/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+  http-reuse always
+
+frontend fe
+  bind 127.0.0.1:$port
+  default_backend be
+
+backend be
+  server upstream 127.0.0.1:$up_port
+EOF
+  # -db: foreground, no master-worker: one process does all the work. maxconn stays at 4096:
+  # HAProxy wants about 2 x maxconn file descriptors and refuses to start above the hard limit.
+  "${pin_proxy[@]}" haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  if ! wait_ready haproxy "$pid" "http://127.0.0.1:$port/"; then
+    skip haproxy "$skip_reason"
+  else
+    measure haproxy "$port" "haproxy process (single, no master-worker)" "$pid"
+  fi
+  stop_pid "$pid"
+}
+
+run_pilotfish() {
+  [[ $pilotfish == */* ]] || pilotfish=$(command -v "$pilotfish" || echo "$pilotfish")
+  if [[ ! -x $pilotfish ]]; then
+    skip pilotfish "binary not found or not executable: $pilotfish (build: cd build && ninja -j2 pilotfish)"
+    return
+  fi
+  local port
+  port=$(free_port)
+  cat >"$work/pilotfish.yaml" <<EOF
+static_resources:
+  listeners:
+  - name: ingress
+    address:
+      socket_address: { address: 127.0.0.1, port_value: $port }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            name: local_route
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: upstream }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    type: STATIC
+    lb_policy: ROUND_ROBIN
+    load_assignment:
+      cluster_name: upstream
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: $up_port }
+EOF
+  "${pin_proxy[@]}" "$pilotfish" -c "$work/pilotfish.yaml" --concurrency 1 -l warning \
+    >"$work/pilotfish.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  if ! wait_ready pilotfish "$pid" "http://127.0.0.1:$port/"; then
+    skip pilotfish "$skip_reason"
+  else
+    pilotfish_idle_rss=$(status_kb VmRSS "$pid")
+    log "pilotfish: idle RSS ${pilotfish_idle_rss} kB"
+    measure pilotfish "$port" "pilotfish process (all threads)" "$pid"
+  fi
+  stop_pid "$pid"
+}
+
+for t in "${targets[@]}"; do "run_$t"; done
+
+# --- report -------------------------------------------------------------------------------------
+python3 - "$results" "$json_out" "$(getconf CLK_TCK)" "$connections" "$duration" "$threads" \
+  "$warmup" "$pinning" "$pilotfish_idle_rss" "$smoke" "$loadavg" <<'PY'
+import datetime, json, os, sys
+
+path, json_out, clk_tck = sys.argv[1], sys.argv[2], int(sys.argv[3])
+connections, duration, threads, warmup = map(int, sys.argv[4:8])
+pinning, idle_rss, smoke = sys.argv[8], sys.argv[9], sys.argv[10] == "1"
+loadavg = float(sys.argv[11])
+
+results = {}
+for line in open(path):
+    target, status, rest = line.rstrip("\n").split("\t", 2)
+    if status != "ok":
+        results[target] = {"status": status, "reason": rest}
+        continue
+    fields, what = rest.split("\t")
+    kv = dict(f.split("=") for f in fields.split())
+    n = int(kv["requests"])
+    cpu_s = int(kv["cpu_ticks"]) / clk_tck
+    results[target] = {
+        "status": "ok",
+        "requests": n,
+        "rps": n / (int(kv["duration_us"]) / 1e6),
+        "p50_us": float(kv["p50_us"]), "p90_us": float(kv["p90_us"]),
+        "p99_us": float(kv["p99_us"]), "p999_us": float(kv["p999_us"]),
+        "errors": int(kv["errors"]),
+        "errors_by_kind": {k: int(kv[k]) for k in ("connect", "read", "write", "status", "timeout")},
+        "cpu_s": cpu_s,
+        "cpu_s_per_100k": cpu_s / n * 1e5 if n else None,
+        "peak_rss_kb": int(kv["hwm_kb"]),
+        "processes": what,
+    }
+
+def ms(us): return f"{us / 1000:.3f}"
+
+print()
+print(f"pilotfish load benchmark: {connections} connections, {threads} wrk thread(s), "
+      f"{duration}s measured after {warmup}s warm-up{' (smoke)' if smoke else ''}")
+print(f"upstream: nginx return 200, 128-byte body; CPU pinning: {pinning}")
+print()
+cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "peak RSS MiB",
+        "measured processes"]
+rows = []
+for t in ("direct", "pilotfish", "nginx", "haproxy"):
+    r = results.get(t)
+    if r is None:
+        continue
+    if r["status"] != "ok":
+        rows.append([t, r["status"].upper() + ": " + r["reason"]])
+        continue
+    cpu = "-" if r["cpu_s_per_100k"] is None else f"{r['cpu_s_per_100k']:.3f}"
+    rows.append([t, f"{r['rps']:.0f}", ms(r["p50_us"]), ms(r["p99_us"]), str(r["errors"]), cpu,
+                 f"{r['peak_rss_kb'] / 1024:.1f}", r["processes"]])
+widths = [max([len(c)] + [len(row[i]) for row in rows if len(row) > 2 or i == 0])
+          for i, c in enumerate(cols)]
+right = {1, 2, 3, 4, 5, 6}
+def fmt(row):
+    if len(row) == 2:
+        return f"{row[0]:<{widths[0]}}  {row[1]}"
+    return "  ".join((f"{v:>{w}}" if i in right else f"{v:<{w}}")
+                     for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+print(fmt(cols))
+print("  ".join("-" * w for w in widths))
+for row in rows:
+    print(fmt(row))
+print()
+if "direct" in results:
+    print("direct: the upstream nginx worker alone (moved to CPU 0 for its run); its CPU and RSS "
+          "are the upstream's.")
+
+ratios = {}
+pf = results.get("pilotfish", {})
+if idle_rss:
+    print(f"pilotfish idle RSS (after start, before load): {int(idle_rss) / 1024:.1f} MiB")
+for peer in ("direct", "nginx", "haproxy"):
+    p = results.get(peer, {})
+    if peer not in results:
+        continue
+    if pf.get("status") == "ok" and p.get("status") == "ok":
+        ratios[f"pilotfish_rps_vs_{peer}"] = pf["rps"] / p["rps"]
+        print(f"pilotfish req/s / {peer + ' req/s:':<14} {pf['rps'] / p['rps']:.2f}")
+    else:
+        ratios[f"pilotfish_rps_vs_{peer}"] = None
+        print(f"pilotfish req/s / {peer + ' req/s:':<14} n/a")
+if "nginx" in results:
+    ng = results["nginx"]
+    if pf.get("status") == "ok" and ng.get("status") == "ok" and ng["p99_us"] > 0:
+        ratios["pilotfish_p99_vs_nginx"] = pf["p99_us"] / ng["p99_us"]
+        print(f"pilotfish p99 / nginx p99:        {pf['p99_us'] / ng['p99_us']:.2f}")
+    else:
+        ratios["pilotfish_p99_vs_nginx"] = None
+        print("pilotfish p99 / nginx p99:        n/a")
+
+if json_out:
+    doc = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "host": os.uname().nodename, "cpus": os.cpu_count(),
+        "config": {"connections": connections, "duration_s": duration, "threads": threads,
+                   "warmup_s": warmup, "pinning": pinning, "upstream": "nginx return 200, 128 B",
+                   "smoke": smoke, "loadavg_before": loadavg},
+        "targets": results,
+        "pilotfish_idle_rss_kb": int(idle_rss) if idle_rss else None,
+        "ratios": ratios,
+    }
+    with open(json_out, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    print(f"\nJSON written to {json_out}")
+PY
+report_rc=$?
+
+ok=$(awk -F'\t' '$2 == "ok"' "$results" | wc -l)
+if ((report_rc != 0 || run_failed)); then exit 1; fi
+if ((ok == 0)); then
+  echo "run.sh: no target was measured" >&2
+  exit 1
+fi
+exit 0

@@ -1,0 +1,81 @@
+// Network filter table: http_connection_manager and tcp_proxy; HTTP filters: router.
+#include "bootstrap/filter_table.h"
+
+#include "absl/strings/str_cat.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "filters/http/router/filter.h"
+#include "filters/network/http_connection_manager/filter.h"
+#include "filters/network/tcp_proxy/filter.h"
+#include "xds/translate/hcm_translate.h"
+#include "xds/translate/tcp_proxy_translate.h"
+
+namespace pilotfish::bootstrap {
+namespace {
+
+constexpr char kHcmType[] =
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+constexpr char kTcpProxyType[] = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+constexpr char kRouterType[] = "envoy.extensions.filters.http.router.v3.Router";
+
+std::string TypeName(const google::protobuf::Any& any) {
+  const std::string& url = any.type_url();
+  size_t slash = url.rfind('/');
+  return slash == std::string::npos ? url : url.substr(slash + 1);
+}
+
+absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(
+    const google::protobuf::Any& any, const std::string& path,
+    std::vector<std::string>* warnings) {
+  envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager proto;
+  if (!any.UnpackTo(&proto)) return absl::InvalidArgumentError(path + ": cannot decode typed_config");
+  auto cfg = xds::TranslateHcm(proto, path, warnings);
+  if (!cfg.ok()) return cfg.status();
+  auto runtime = std::make_shared<filters::hcm::HcmRuntimeConfig>();
+  runtime->config = std::move(*cfg);
+  if (runtime->config.route_config == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ".rds: dynamic route configuration (RDS) is not supported by pilotfish yet"));
+  }
+  auto table = router::RouteTable::Create(*runtime->config.route_config);
+  if (!table.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".route_config.", table.status().message()));
+  }
+  runtime->route_table = *table;
+  for (size_t i = 0; i < runtime->config.http_filters.size(); ++i) {
+    const config::HttpFilter& f = runtime->config.http_filters[i];
+    std::string type = f.type_url.substr(f.type_url.rfind('/') + 1);
+    if (type == kRouterType) {
+      runtime->filter_factories.push_back(std::make_shared<filters::router::RouterFactory>());
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".http_filters[", i, "] (", f.name, "): filter type ", f.type_url,
+                       " is not supported by pilotfish yet"));
+    }
+  }
+  return std::make_shared<filters::hcm::HcmFactory>(std::move(runtime));
+}
+
+}  // namespace
+
+absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
+    const std::string& filter_name, const google::protobuf::Any& typed_config,
+    const std::string& path, std::vector<std::string>* warnings) {
+  const std::string type = TypeName(typed_config);
+  if (type == kHcmType) return CreateHcm(typed_config, path, warnings);
+  if (type == kTcpProxyType) {
+    envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proto;
+    if (!typed_config.UnpackTo(&proto)) {
+      return absl::InvalidArgumentError(path + ": cannot decode typed_config");
+    }
+    auto cfg = xds::TranslateTcpProxy(proto, path, warnings);
+    if (!cfg.ok()) return cfg.status();
+    return std::make_shared<filters::tcp_proxy::TcpProxyFactory>(std::move(*cfg));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(path, " (", filter_name, "): network filter type ",
+                                                 typed_config.type_url(),
+                                                 " is not supported by pilotfish"));
+}
+
+}  // namespace pilotfish::bootstrap

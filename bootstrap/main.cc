@@ -1,0 +1,89 @@
+// pilotfish entry point: parse flags, load and validate the bootstrap, then serve.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bootstrap/config_loader.h"
+#include "bootstrap/filter_table.h"
+#include "bootstrap/options.h"
+#include "bootstrap/server.h"
+#include "proxy/common/log.h"
+#include "xds/translate/bootstrap_translate.h"
+
+namespace pilotfish::bootstrap {
+extern const char kDemoBootstrapYaml[];
+}
+
+int main(int argc, char** argv) {
+  using namespace pilotfish;
+  auto options = bootstrap::ParseOptions(argc, argv);
+  if (!options.ok()) {
+    fprintf(stderr, "pilotfish: %s\n%s", std::string(options.status().message()).c_str(),
+            bootstrap::Usage().c_str());
+    return 1;
+  }
+  if (options->help) {
+    fputs(bootstrap::Usage().c_str(), stdout);
+    return 0;
+  }
+  if (options->version) {
+    puts("pilotfish version: 0.1.0 (Envoy v3 API)");
+    return 0;
+  }
+  log::Level level;
+  if (!log::ParseLevel(options->log_level, &level)) {
+    fprintf(stderr, "pilotfish: unknown log level '%s'\n", options->log_level.c_str());
+    return 1;
+  }
+  log::SetLevel(level);
+  if (options->config_path.empty() && options->config_yaml.empty() && !options->demo) {
+    fprintf(stderr, "pilotfish: no configuration: pass -c <file> (or --demo)\n%s",
+            bootstrap::Usage().c_str());
+    return 1;
+  }
+
+  bootstrap::LoadOptions load;
+  load.config_path = options->config_path;
+  load.config_yaml = options->demo ? bootstrap::kDemoBootstrapYaml : options->config_yaml;
+  load.allow_unknown_fields = options->allow_unknown_static_fields;
+  auto proto = bootstrap::LoadBootstrap(load);
+  if (!proto.ok()) {
+    fprintf(stderr, "pilotfish: error loading configuration: %s\n",
+            std::string(proto.status().message()).c_str());
+    return 1;
+  }
+  if (!options->service_node.empty()) proto->mutable_node()->set_id(options->service_node);
+  if (!options->service_cluster.empty()) {
+    proto->mutable_node()->set_cluster(options->service_cluster);
+  }
+  std::vector<std::string> warnings;
+  auto lookup = [&warnings](const std::string& name, const google::protobuf::Any& any,
+                            const std::string& path) {
+    return bootstrap::CreateNetworkFilter(name, any, path, &warnings);
+  };
+  auto cfg = xds::TranslateBootstrap(*proto, lookup, &warnings);
+  for (const auto& w : warnings) PF_LOG(kWarning, "config: %s", w.c_str());
+  if (!cfg.ok()) {
+    fprintf(stderr, "pilotfish: invalid configuration: %s\n",
+            std::string(cfg.status().message()).c_str());
+    return 1;
+  }
+  if (options->mode == "validate") {
+    printf("configuration '%s' OK\n",
+           options->config_path.empty() ? "(inline)" : options->config_path.c_str());
+    return 0;
+  }
+
+  bootstrap::ServerConfig sc;
+  sc.listeners = std::move(cfg->listeners);
+  sc.clusters = std::move(cfg->clusters);
+  sc.admin_address = cfg->admin_address;
+  sc.node_id = cfg->node_id;
+  sc.node_cluster = cfg->node_cluster;
+  bootstrap::Server server(*options);
+  if (auto s = server.Initialize(std::move(sc)); !s.ok()) {
+    fprintf(stderr, "pilotfish: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return server.Run();
+}

@@ -1,0 +1,62 @@
+# Generates C++ for the transitive closure of the Envoy v3 protos pilotfish uses.
+# The sources come from the pinned @grpc/grpc-js-xds npm package, fetched into the build tree.
+set(PF_PROTO_ROOTS
+  envoy/config/bootstrap/v3/bootstrap.proto
+  envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
+  envoy/extensions/filters/http/router/v3/router.proto
+  envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto
+  envoy/extensions/filters/listener/original_dst/v3/original_dst.proto
+  envoy/extensions/filters/http/fault/v3/fault.proto
+  envoy/extensions/access_loggers/file/v3/file.proto
+  envoy/extensions/upstreams/http/v3/http_protocol_options.proto
+  envoy/service/discovery/v3/ads.proto
+  envoy/admin/v3/config_dump.proto)
+
+set(PF_PROTO_DIR ${CMAKE_BINARY_DIR}/protos)
+execute_process(
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tools/fetch_protos.sh ${PF_PROTO_DIR} ${PF_PROTO_ROOTS}
+  RESULT_VARIABLE pf_fetch_rc)
+if(NOT pf_fetch_rc EQUAL 0)
+  message(FATAL_ERROR "fetching the Envoy v3 protos failed (tools/fetch_protos.sh)")
+endif()
+file(STRINGS ${PF_PROTO_DIR}/proto-closure.txt PF_PROTO_FILES)
+
+set(PF_PROTO_SRC ${PF_PROTO_DIR}/proto-src)
+set(PF_PROTO_INCLUDES
+  -I${PF_PROTO_SRC}/envoy-api -I${PF_PROTO_SRC}/xds -I${PF_PROTO_SRC}/googleapis
+  -I${PF_PROTO_SRC}/protoc-gen-validate)
+set(PF_GEN_DIR ${PF_PROTO_DIR}/gen)
+file(MAKE_DIRECTORY ${PF_GEN_DIR})
+
+set(pf_pb_srcs)
+set(pf_pb_hdrs)
+foreach(f ${PF_PROTO_FILES})
+  string(REGEX REPLACE "\\.proto$" "" base ${f})
+  list(APPEND pf_pb_srcs ${PF_GEN_DIR}/${base}.pb.cc)
+  list(APPEND pf_pb_hdrs ${PF_GEN_DIR}/${base}.pb.h)
+endforeach()
+
+add_custom_command(
+  OUTPUT ${pf_pb_srcs} ${pf_pb_hdrs}
+  COMMAND protobuf::protoc ${PF_PROTO_INCLUDES} --cpp_out=${PF_GEN_DIR} ${PF_PROTO_FILES}
+  DEPENDS ${PF_PROTO_DIR}/proto-closure.txt
+  COMMENT "protoc: ${CMAKE_MATCH_COUNT} Envoy v3 protos"
+  VERBATIM)
+
+add_library(pf_envoy_protos STATIC ${pf_pb_srcs})
+target_include_directories(pf_envoy_protos SYSTEM PUBLIC ${PF_GEN_DIR})
+target_link_libraries(pf_envoy_protos PUBLIC protobuf::libprotobuf)
+# Generated code: no debug info (keeps ccache hits across build trees), no warnings of ours.
+target_compile_options(pf_envoy_protos PRIVATE -g0 -w)
+
+# gRPC stubs only for the ADS service, used by xds/.
+set(pf_grpc_src ${PF_GEN_DIR}/envoy/service/discovery/v3/ads.grpc.pb.cc)
+add_custom_command(
+  OUTPUT ${pf_grpc_src} ${PF_GEN_DIR}/envoy/service/discovery/v3/ads.grpc.pb.h
+  COMMAND protobuf::protoc ${PF_PROTO_INCLUDES} --grpc_out=${PF_GEN_DIR}
+          --plugin=protoc-gen-grpc=${PF_GRPC_CPP_PLUGIN} envoy/service/discovery/v3/ads.proto
+  DEPENDS ${PF_PROTO_DIR}/proto-closure.txt
+  VERBATIM)
+add_library(pf_envoy_grpc STATIC ${pf_grpc_src})
+target_link_libraries(pf_envoy_grpc PUBLIC pf_envoy_protos PkgConfig::GRPCPP)
+target_compile_options(pf_envoy_grpc PRIVATE -g0 -w)

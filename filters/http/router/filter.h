@@ -1,0 +1,81 @@
+// The router: the terminal HTTP filter. Picks the cluster and host, forwards the request over a
+// pooled upstream connection, streams the response back, and turns upstream failures and
+// timeouts into Envoy's local replies.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "proxy/http/filter.h"
+#include "proxy/upstream/cluster_manager.h"
+
+namespace pilotfish::filters::router {
+
+class RouterFilter : public http::DecoderFilter,
+                     public upstream::PoolCallbacks,
+                     public upstream::UpstreamStreamCallbacks {
+ public:
+  RouterFilter() = default;
+  ~RouterFilter() override;
+
+  // http::DecoderFilter
+  void SetDecoderFilterCallbacks(http::DecoderFilterCallbacks& cb) override { callbacks_ = &cb; }
+  http::FilterHeadersStatus DecodeHeaders(http::RequestHeaders& headers, bool end_stream) override;
+  http::FilterDataStatus DecodeData(std::string_view data, bool end_stream) override;
+  void OnDestroy() override;
+  void OnDownstreamAboveWriteHighWatermark() override;
+  void OnDownstreamBelowWriteLowWatermark() override;
+  void DecodeTunnelData(std::string_view data) override;
+  void OnDownstreamTunnelEof() override;
+
+  // upstream::PoolCallbacks
+  void OnPoolReady(upstream::UpstreamClient& client) override;
+  void OnPoolFailure(upstream::PoolFailure reason) override;
+
+  // upstream::UpstreamStreamCallbacks
+  void On1xxHeaders(http::ResponseHeadersPtr headers) override;
+  void OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_stream) override;
+  void OnResponseData(std::string_view data, bool end_stream) override;
+  void OnUpstreamReset(upstream::UpstreamResetReason reason) override;
+  void OnUpstreamWriteHighWatermark() override;
+  void OnUpstreamWriteLowWatermark() override;
+  void OnUpstreamTunnelData(std::string_view data) override;
+  void OnUpstreamTunnelEof() override;
+
+ private:
+  void SendToUpstream(std::string_view data, bool end_stream);
+  void OnGlobalTimeout();
+  void StartGlobalTimer();
+  void CleanupUpstream(bool reusable);
+  void ApplyRequestMutations(http::RequestHeaders& headers);
+
+  http::DecoderFilterCallbacks* callbacks_ = nullptr;
+  upstream::Http1ConnPool* pool_ = nullptr;
+  upstream::Http1ConnPool::Pending* pending_ = nullptr;
+  upstream::UpstreamClient* client_ = nullptr;
+  http::RequestHeaders* request_ = nullptr;
+  const config::WeightedClusterEntry* weighted_ = nullptr;
+  std::string request_head_;     // encoded request line + headers, sent when the pool is ready
+  std::string buffered_body_;    // body that arrived before the upstream connection
+  http1::BodyFraming framing_ = http1::BodyFraming::kNone;
+  bool request_complete_ = false;
+  bool upstream_request_complete_ = false;  // last byte handed to the upstream connection
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool upgrade_ = false;
+  bool tunnel_ = false;
+  bool downstream_read_disabled_ = false;
+  bool upstream_read_disabled_ = false;
+  bool destroyed_ = false;
+  bool upstream_keep_alive_ = true;
+  std::chrono::milliseconds timeout_{0};
+  std::chrono::steady_clock::time_point upstream_start_;
+  event::TimerPtr global_timer_;
+};
+
+class RouterFactory : public http::HttpFilterFactory {
+ public:
+  http::DecoderFilterPtr Create() const override { return std::make_unique<RouterFilter>(); }
+};
+
+}  // namespace pilotfish::filters::router

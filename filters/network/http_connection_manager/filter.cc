@@ -1,0 +1,528 @@
+// ConnectionManager and ActiveStream: the HTTP/1 downstream side of the proxy.
+#include "filters/network/http_connection_manager/filter.h"
+
+#include <cstdio>
+
+#include "proxy/common/str_util.h"
+
+namespace pilotfish::filters::hcm {
+namespace {
+
+std::string GenerateUuid(server::Worker& worker) {
+  uint64_t a = worker.Random(), b = worker.Random();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[37];
+  snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+           static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+           static_cast<unsigned>(b >> 48),
+           static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ ActiveStream
+ActiveStream::ActiveStream(ConnectionManager& cm, http::RequestHeadersPtr headers)
+    : cm_(cm), headers_(std::move(headers)) {
+  info_.start_time = cm.worker().dispatcher().time().SystemNow();
+  info_.start_mono = cm.worker().dispatcher().time().Now();
+  head_request_ = headers_->method == "HEAD";
+  for (const auto& f : cm.config().filter_factories) filters_.push_back(f->Create());
+  for (auto& f : filters_) f->SetDecoderFilterCallbacks(*this);
+}
+
+ActiveStream::~ActiveStream() { DestroyFilters(); }
+
+void ActiveStream::DestroyFilters() {
+  if (filters_destroyed_) return;
+  filters_destroyed_ = true;
+  idle_timer_.reset();
+  request_timer_.reset();
+  for (auto& f : filters_) f->OnDestroy();
+}
+
+server::Worker& ActiveStream::worker() { return cm_.worker(); }
+event::Dispatcher& ActiveStream::dispatcher() { return cm_.worker().dispatcher(); }
+
+uint32_t ActiveStream::buffer_limit() const {
+  return cm_.listener_info().per_connection_buffer_limit_bytes;
+}
+
+bool ActiveStream::suppress_envoy_headers() const {
+  return cm_.config().config.suppress_envoy_headers;
+}
+
+bool ActiveStream::UpgradeAllowedByHcm(std::string_view type) const {
+  for (const auto& t : cm_.config().config.upgrade_types) {
+    if (http::EqualsIgnoreCase(t, type)) return true;
+  }
+  return false;
+}
+
+void ActiveStream::ResetIdleTimer() {
+  const auto timeout = cm_.config().config.stream_idle_timeout;
+  if (timeout.count() == 0) return;
+  if (!idle_timer_) {
+    idle_timer_ = std::make_unique<event::Timer>(dispatcher(), [this] { OnStreamIdleTimeout(); });
+  }
+  idle_timer_->Enable(timeout);
+}
+
+void ActiveStream::OnStreamIdleTimeout() {
+  if (response_started_) {
+    info_.SetFlag(http::kStreamIdleTimeout);
+    ResetStream();
+    return;
+  }
+  SendLocalReply(408, "stream timeout", http::kStreamIdleTimeout, "stream_idle_timeout");
+}
+
+void ActiveStream::DecodeHeaders(bool end_stream) {
+  headers_end_stream_ = end_stream;
+  request_complete_ = end_stream;
+  route_ = cm_.config().route_table != nullptr ? cm_.config().route_table->Find(*headers_)
+                                               : router::RouteTable::Match{};
+  if (route_.route != nullptr) info_.route_name = route_.route->config().name;
+  ResetIdleTimer();
+  const auto rt = cm_.config().config.request_timeout;
+  if (rt.count() > 0 && !end_stream) {
+    request_timer_ = std::make_unique<event::Timer>(dispatcher(), [this] {
+      if (!request_complete_ && !response_started_) {
+        SendLocalReply(408, "request timeout", http::kNoFlags, "request_overall_timeout");
+      }
+    });
+    request_timer_->Enable(rt);
+  }
+  RunDecodeHeaders();
+}
+
+void ActiveStream::RunDecodeHeaders() {
+  while (next_filter_ < filters_.size()) {
+    http::DecoderFilter& f = *filters_[next_filter_++];
+    if (f.DecodeHeaders(*headers_, headers_end_stream_) == http::FilterHeadersStatus::kStopIteration) {
+      if (next_filter_ < filters_.size() && !response_started_) {
+        stopped_ = true;
+        return;
+      }
+    }
+    if (response_started_ || filters_destroyed_) return;
+  }
+  stopped_ = false;
+}
+
+void ActiveStream::ContinueDecoding() {
+  if (!stopped_ || response_started_) return;
+  stopped_ = false;
+  RunDecodeHeaders();
+  if (stopped_ || response_started_) return;
+  if (!buffered_body_.empty() || buffered_end_stream_) {
+    std::string body = std::move(buffered_body_);
+    buffered_body_.clear();
+    bool end = buffered_end_stream_;
+    for (auto& f : filters_) {
+      f->DecodeData(body, end);
+      if (response_started_) break;
+    }
+  }
+}
+
+void ActiveStream::DecodeData(std::string_view data, bool end_stream) {
+  info_.bytes_received += data.size();
+  if (end_stream) request_complete_ = true;
+  ResetIdleTimer();
+  if (response_complete_) return;  // e.g. after a local reply; the rest is discarded
+  if (stopped_) {
+    buffered_body_.append(data);
+    buffered_end_stream_ = end_stream;
+    if (buffered_body_.size() > buffer_limit()) ReadDisableDownstream(true);
+    return;
+  }
+  for (auto& f : filters_) {
+    f->DecodeData(data, end_stream);
+    if (response_started_ && response_complete_) break;
+  }
+}
+
+void ActiveStream::SendLocalReply(int status, std::string_view body, http::ResponseFlag flag,
+                                  std::string_view details) {
+  info_.SetFlag(flag);
+  info_.response_code_details = std::string(details);
+  if (response_started_) {
+    ResetStream();
+    return;
+  }
+  auto h = std::make_unique<http::ResponseHeaders>();
+  h->status = status;
+  if (!body.empty()) {
+    h->headers.Add("content-length", std::to_string(body.size()));
+    h->headers.Add("content-type", "text/plain");
+  } else {
+    h->headers.Add("content-length", "0");
+  }
+  if (flag == http::kUpstreamOverflow && !suppress_envoy_headers()) {
+    h->headers.Add("x-envoy-overloaded", "true");
+  }
+  // A local reply before the request body is read leaves the connection unusable.
+  if (!request_complete_) cm_.close_after_response_ = true;
+  EncodeHeaders(std::move(h), body.empty());
+  if (!body.empty() && !filters_destroyed_ && !response_complete_) EncodeData(body, true);
+}
+
+void ActiveStream::Encode1xxHeaders(http::ResponseHeadersPtr headers) {
+  std::string out;
+  out.reserve(64);
+  out.append("HTTP/1.1 ").append(std::to_string(headers->status)).append(" ");
+  out.append(http::StatusReason(headers->status)).append("\r\n\r\n");
+  cm_.connection().Write(std::move(out));
+}
+
+void ActiveStream::EncodeHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
+  response_started_ = true;
+  info_.response_code = headers->status;
+  ResetIdleTimer();
+  cm_.WriteResponseHeaders(*this, *headers, end_stream);
+  if (end_stream || response_framing_ == http1::BodyFraming::kNone) {
+    if (headers->status != 101) {
+      response_complete_ = true;
+      cm_.OnStreamComplete();
+    }
+  }
+}
+
+void ActiveStream::EncodeData(std::string_view data, bool end_stream) {
+  if (response_complete_) return;
+  info_.bytes_sent += data.size();
+  ResetIdleTimer();
+  std::string out;
+  http1::EncodeBody(data, end_stream, response_framing_, out);
+  if (!out.empty()) cm_.connection().Write(std::move(out));
+  if (end_stream) {
+    response_complete_ = true;
+    cm_.OnStreamComplete();
+  }
+}
+
+void ActiveStream::EncodeTunnelData(std::string_view data) {
+  info_.bytes_sent += data.size();
+  cm_.connection().Write(data);
+}
+
+void ActiveStream::EncodeTunnelEof() {
+  response_complete_ = true;
+  cm_.Close(net::Connection::CloseType::kFlushWrite);
+}
+
+void ActiveStream::ReadDisableDownstream(bool disable) {
+  if (disable) {
+    ++read_disabled_;
+  } else if (read_disabled_ > 0) {
+    --read_disabled_;
+  } else {
+    return;
+  }
+  cm_.connection().ReadDisable(disable);
+}
+
+void ActiveStream::ResetStream() {
+  info_.SetFlag(http::kLocalReset);
+  cm_.Close(net::Connection::CloseType::kNoFlush);
+}
+
+void ActiveStream::OnResetFromDownstream() {
+  if (!response_complete_) info_.SetFlag(http::kDownstreamConnectionTermination);
+  DestroyFilters();
+}
+
+// ------------------------------------------------------------------------- ConnectionManager
+ConnectionManager::ConnectionManager(server::Worker& worker, HcmRuntimeConfigSharedPtr config,
+                                     net::ConnectionPtr connection, const net::ListenerInfo& info)
+    : worker_(worker),
+      config_(std::move(config)),
+      connection_(std::move(connection)),
+      listener_info_(info) {
+  http1::CodecLimits limits;
+  limits.max_headers_bytes = config_->config.max_request_headers_kb * 1024;
+  codec_ = std::make_unique<http1::ServerCodec>(*this, limits);
+}
+
+ConnectionManager::~ConnectionManager() {
+  if (stream_) stream_->DestroyFilters();
+  connection_->SetCallbacks(nullptr);
+}
+
+void ConnectionManager::Start() {
+  connection_->SetCallbacks(this);
+  connection_->StartReading();
+  ArmIdleTimer();
+}
+
+void ConnectionManager::ArmIdleTimer() {
+  const auto& t = config_->config.idle_timeout;
+  if (!t || t->count() == 0) return;
+  if (!idle_timer_) {
+    idle_timer_ = std::make_unique<event::Timer>(worker_.dispatcher(), [this] {
+      if (!stream_) Close(net::Connection::CloseType::kFlushWrite);
+    });
+  }
+  idle_timer_->Enable(*t);
+}
+
+void ConnectionManager::OnData(std::string_view data) {
+  if (tunnel_) {
+    if (stream_) {
+      stream_->info_.bytes_received += data.size();
+      for (auto& f : stream_->filters_) f->DecodeTunnelData(data);
+    }
+    return;
+  }
+  if (stream_ && (stream_->request_complete() || upgrade_pending_)) {
+    if (upgrade_pending_) {
+      for (auto& f : stream_->filters_) f->DecodeTunnelData(data);
+      return;
+    }
+    // Pipelined requests wait for the active one; bound what we hold.
+    pending_input_.append(data);
+    if (pending_input_.size() > listener_info_.per_connection_buffer_limit_bytes) {
+      connection_->ReadDisable(true);
+    }
+    return;
+  }
+  Dispatch(data);
+}
+
+void ConnectionManager::Dispatch(std::string_view data) {
+  in_dispatch_ = true;
+  while (!data.empty() && !closed_) {
+    size_t consumed = 0;
+    http1::DispatchStatus st = codec_->Dispatch(data, &consumed);
+    data.remove_prefix(consumed);
+    if (st == http1::DispatchStatus::kError) {
+      in_dispatch_ = false;
+      HandleCodecError();
+      return;
+    }
+    if (st == http1::DispatchStatus::kUpgrade) {
+      upgrade_pending_ = true;
+      if (!data.empty() && stream_) {
+        for (auto& f : stream_->filters_) f->DecodeTunnelData(data);
+      }
+      data = {};
+      break;
+    }
+    if (st == http1::DispatchStatus::kPaused) {
+      if (stream_) {
+        // The request is complete; keep the rest until its response is done.
+        pending_input_.append(data);
+        data = {};
+        break;
+      }
+      codec_->Resume();  // the stream already finished (e.g. a local reply)
+    }
+  }
+  in_dispatch_ = false;
+}
+
+void ConnectionManager::HandleCodecError() {
+  int status = codec_->error_status() != 0 ? codec_->error_status() : 400;
+  close_after_response_ = true;
+  if (stream_ && stream_->response_started()) {
+    Close(net::Connection::CloseType::kNoFlush);
+    return;
+  }
+  if (!stream_) {
+    auto h = std::make_unique<http::RequestHeaders>();
+    h->method = "GET";
+    h->path = "/";
+    stream_ = std::make_unique<ActiveStream>(*this, std::move(h));
+  }
+  stream_->request_complete_ = true;
+  stream_->SendLocalReply(status, "", http::kDownstreamProtocolError, codec_->error_details());
+}
+
+void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool end_stream) {
+  if (idle_timer_) idle_timer_->Disable();
+  ++requests_;
+  const uint32_t max_rq = config_->config.max_requests_per_connection;
+  if (max_rq != 0 && requests_ >= max_rq) close_after_response_ = true;
+  if (!codec_->request_keep_alive()) close_after_response_ = true;
+  if (headers->version_minor == 0 && !config_->config.accept_http_10) {
+    close_after_response_ = true;
+  }
+  MutateRequestHeaders(*headers);
+  stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
+  if (stream_->headers_->version_minor == 0 && !config_->config.accept_http_10) {
+    stream_->request_complete_ = true;
+    stream_->SendLocalReply(426, "", http::kNoFlags, "low_version");
+    return;
+  }
+  if (codec_->request_expects_continue()) {
+    // Envoy answers 100-continue itself and does not forward the Expect header.
+    stream_->headers_->headers.Remove("expect");
+    connection_->Write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+  }
+  stream_->DecodeHeaders(end_stream);
+}
+
+void ConnectionManager::OnRequestData(std::string_view data, bool end_stream) {
+  if (stream_) stream_->DecodeData(data, end_stream);
+}
+
+void ConnectionManager::MutateRequestHeaders(http::RequestHeaders& h) {
+  const config::HttpConnectionManager& c = config_->config;
+  const bool upgrade = codec_->request_is_upgrade();
+  // Hop-by-hop headers are for this connection only.
+  if (!upgrade) {
+    h.headers.Remove("connection");
+    h.headers.Remove("upgrade");
+  }
+  h.headers.Remove("keep-alive");
+  h.headers.Remove("proxy-connection");
+  h.headers.Remove("transfer-encoding");
+  if (const std::string* te = h.headers.Get("te"); te != nullptr && *te != "trailers") {
+    h.headers.Remove("te");
+  }
+  if (c.use_remote_address) {
+    if (!c.skip_xff_append) {
+      const std::string ip = connection_->remote_address().ip();
+      const std::string* xff = h.headers.Get("x-forwarded-for");
+      h.headers.Set("x-forwarded-for", xff != nullptr ? *xff + "," + ip : ip);
+    }
+    h.headers.Set("x-forwarded-proto", "http");
+  } else if (!h.headers.Has("x-forwarded-proto")) {
+    h.headers.Set("x-forwarded-proto", "http");
+  }
+  if (c.generate_request_id && !h.headers.Has("x-request-id")) {
+    h.headers.Set("x-request-id", GenerateUuid(worker_));
+  }
+  if (h.authority.empty() && h.version_minor == 0 && !c.default_host_for_http_10.empty()) {
+    h.authority = c.default_host_for_http_10;
+  }
+}
+
+void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::ResponseHeaders& h,
+                                             bool end_stream) {
+  const config::HttpConnectionManager& c = config_->config;
+  const bool upgrade_response = h.status == 101;
+  if (!upgrade_response) {
+    h.headers.Remove("connection");
+    h.headers.Remove("upgrade");
+  }
+  h.headers.Remove("keep-alive");
+  h.headers.Remove("proxy-connection");
+  h.headers.Remove("transfer-encoding");
+  switch (c.server_header) {
+    case config::HttpConnectionManager::ServerHeader::kOverwrite:
+      h.headers.Set("server", c.server_name);
+      break;
+    case config::HttpConnectionManager::ServerHeader::kAppendIfAbsent:
+      if (!h.headers.Has("server")) h.headers.Set("server", c.server_name);
+      break;
+    case config::HttpConnectionManager::ServerHeader::kPassThrough:
+      break;
+  }
+  // A body whose length is known up front and empty: say so instead of chunking nothing.
+  if (end_stream && !h.headers.Has("content-length") && h.status >= 200 && h.status != 204 &&
+      h.status != 304) {
+    h.headers.Add("content-length", "0");
+  }
+  bool keep_alive = !close_after_response_ && !draining_ && !worker_.draining();
+  std::string out;
+  out.reserve(256 + h.headers.ByteSize());
+  http1::EncodeResponseHeaders(h, stream.headers_->version_minor, stream.head_request_,
+                               keep_alive && !upgrade_response, out, &stream.response_framing_);
+  if (upgrade_response) {
+    tunnel_ = true;
+    stream.response_framing_ = http1::BodyFraming::kNone;
+  }
+  if (stream.response_framing_ == http1::BodyFraming::kUntilClose) close_after_response_ = true;
+  if (!keep_alive) close_after_response_ = true;
+  connection_->Write(std::move(out));
+}
+
+void ConnectionManager::OnStreamComplete() {
+  // The response is fully written (buffered). An incomplete request body cannot be skipped on
+  // HTTP/1: close the connection then.
+  if (!stream_->request_complete() && !tunnel_) close_after_response_ = true;
+  stream_->DestroyFilters();
+  worker_.dispatcher().DeferredDelete(std::move(stream_));
+  upgrade_pending_ = false;
+  if (close_after_response_ || draining_) {
+    Close(net::Connection::CloseType::kFlushWrite);
+    return;
+  }
+  ArmIdleTimer();
+  codec_->Resume();
+  if (!pending_input_.empty() && !in_dispatch_) {
+    std::string input = std::move(pending_input_);
+    pending_input_.clear();
+    connection_->ReadDisable(false);
+    Dispatch(input);
+  }
+}
+
+void ConnectionManager::OnEof() {
+  if (tunnel_ || upgrade_pending_) {
+    if (stream_) {
+      for (auto& f : stream_->filters_) f->OnDownstreamTunnelEof();
+    }
+    return;
+  }
+  if (stream_ && stream_->request_complete()) {
+    // Half-closed after a full request: answer it, then close.
+    close_after_response_ = true;
+    return;
+  }
+  if (stream_) {
+    ResetActiveStream(http::kDownstreamConnectionTermination);
+  }
+  Close(net::Connection::CloseType::kFlushWrite);
+}
+
+void ConnectionManager::ResetActiveStream(http::ResponseFlag flag) {
+  if (!stream_) return;
+  stream_->info_.SetFlag(flag);
+  stream_->OnResetFromDownstream();
+  worker_.dispatcher().DeferredDelete(std::move(stream_));
+}
+
+void ConnectionManager::OnClose(net::CloseReason) {
+  closed_ = true;
+  ResetActiveStream(http::kDownstreamConnectionTermination);
+  idle_timer_.reset();
+  worker_.RemoveSession(this);
+}
+
+void ConnectionManager::OnAboveWriteHighWatermark() {
+  if (stream_) {
+    for (auto& f : stream_->filters_) f->OnDownstreamAboveWriteHighWatermark();
+  }
+}
+
+void ConnectionManager::OnBelowWriteLowWatermark() {
+  if (stream_) {
+    for (auto& f : stream_->filters_) f->OnDownstreamBelowWriteLowWatermark();
+  }
+}
+
+void ConnectionManager::Close(net::Connection::CloseType type) {
+  if (closed_) return;
+  connection_->Close(type);  // OnClose follows (now, or after the flush)
+}
+
+void ConnectionManager::StartDrain() {
+  draining_ = true;
+  if (!stream_) Close(net::Connection::CloseType::kFlushWrite);
+}
+
+void ConnectionManager::CloseNow() { Close(net::Connection::CloseType::kNoFlush); }
+
+void HcmFactory::OnNewConnection(server::Worker& worker, net::ConnectionPtr connection,
+                                 const net::ListenerInfo& info) const {
+  auto cm = std::make_unique<ConnectionManager>(worker, config_, std::move(connection), info);
+  ConnectionManager* raw = cm.get();
+  worker.AddSession(std::move(cm));
+  raw->Start();
+}
+
+}  // namespace pilotfish::filters::hcm

@@ -1,0 +1,159 @@
+// The HTTP connection manager: one per downstream connection. Parses requests with the HTTP/1
+// codec, runs each through the HTTP filter chain (ending in the router), encodes responses,
+// and owns keep-alive, pipelining, upgrades, timeouts and drain.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/hcm.h"
+#include "proxy/http/filter.h"
+#include "proxy/http1/codec.h"
+#include "proxy/router/route_table.h"
+#include "proxy/server/worker.h"
+
+namespace pilotfish::filters::hcm {
+
+// Everything a connection needs from config, shared read-only by all connections.
+struct HcmRuntimeConfig {
+  config::HttpConnectionManager config;
+  router::RouteTableSharedPtr route_table;
+  std::vector<http::HttpFilterFactorySharedPtr> filter_factories;
+};
+using HcmRuntimeConfigSharedPtr = std::shared_ptr<const HcmRuntimeConfig>;
+
+class ConnectionManager;
+
+class ActiveStream : public http::DecoderFilterCallbacks, public event::DeferredDeletable {
+ public:
+  ActiveStream(ConnectionManager& cm, http::RequestHeadersPtr headers);
+  ~ActiveStream() override;
+
+  void DecodeHeaders(bool end_stream);
+  void DecodeData(std::string_view data, bool end_stream);
+  void OnResetFromDownstream();  // connection gone
+  bool response_started() const { return response_started_; }
+  bool response_complete() const { return response_complete_; }
+  bool request_complete() const { return request_complete_; }
+  void DestroyFilters();
+
+  // http::DecoderFilterCallbacks
+  server::Worker& worker() override;
+  event::Dispatcher& dispatcher() override;
+  http::StreamInfo& stream_info() override { return info_; }
+  const http::RequestHeaders& request_headers() override { return *headers_; }
+  const router::CompiledRoute* route() override { return route_.route; }
+  const router::CompiledVirtualHost* virtual_host() override { return route_.vhost; }
+  void ContinueDecoding() override;
+  void SendLocalReply(int status, std::string_view body, http::ResponseFlag flag,
+                      std::string_view details) override;
+  void Encode1xxHeaders(http::ResponseHeadersPtr headers) override;
+  void EncodeHeaders(http::ResponseHeadersPtr headers, bool end_stream) override;
+  void EncodeData(std::string_view data, bool end_stream) override;
+  void EncodeTunnelData(std::string_view data) override;
+  void EncodeTunnelEof() override;
+  void ReadDisableDownstream(bool disable) override;
+  void ResetStream() override;
+  uint32_t buffer_limit() const override;
+  bool suppress_envoy_headers() const override;
+  bool UpgradeAllowedByHcm(std::string_view type) const override;
+
+ private:
+  friend class ConnectionManager;
+  void RunDecodeHeaders();
+  void OnStreamIdleTimeout();
+  void ResetIdleTimer();
+
+  ConnectionManager& cm_;
+  http::RequestHeadersPtr headers_;
+  router::RouteTable::Match route_;
+  std::vector<http::DecoderFilterPtr> filters_;
+  size_t next_filter_ = 0;
+  bool headers_end_stream_ = false;
+  bool stopped_ = false;           // a filter stopped header iteration
+  std::string buffered_body_;      // body arriving while stopped
+  bool buffered_end_stream_ = false;
+  bool request_complete_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool head_request_ = false;
+  bool filters_destroyed_ = false;
+  int read_disabled_ = 0;
+  http1::BodyFraming response_framing_ = http1::BodyFraming::kNone;
+  http::StreamInfo info_;
+  event::TimerPtr idle_timer_;
+  event::TimerPtr request_timer_;
+};
+
+class ConnectionManager : public server::Session,
+                          public net::ConnectionCallbacks,
+                          public http1::ServerCodecCallbacks {
+ public:
+  ConnectionManager(server::Worker& worker, HcmRuntimeConfigSharedPtr config,
+                    net::ConnectionPtr connection, const net::ListenerInfo& info);
+  ~ConnectionManager() override;
+
+  void Start();
+  server::Worker& worker() { return worker_; }
+  const HcmRuntimeConfig& config() const { return *config_; }
+  net::Connection& connection() { return *connection_; }
+  const net::ListenerInfo& listener_info() const { return listener_info_; }
+
+  // server::Session
+  void StartDrain() override;
+  void CloseNow() override;
+
+  // net::ConnectionCallbacks
+  void OnData(std::string_view data) override;
+  void OnEof() override;
+  void OnClose(net::CloseReason reason) override;
+  void OnAboveWriteHighWatermark() override;
+  void OnBelowWriteLowWatermark() override;
+
+  // http1::ServerCodecCallbacks
+  void OnRequestHeaders(http::RequestHeadersPtr headers, bool end_stream) override;
+  void OnRequestData(std::string_view data, bool end_stream) override;
+
+ private:
+  friend class ActiveStream;
+  void Dispatch(std::string_view data);
+  void HandleCodecError();
+  void MutateRequestHeaders(http::RequestHeaders& headers);
+  void WriteResponseHeaders(ActiveStream& stream, http::ResponseHeaders& headers,
+                            bool end_stream);
+  void OnStreamComplete();
+  void ResetActiveStream(http::ResponseFlag flag);
+  void Close(net::Connection::CloseType type);
+  void ArmIdleTimer();
+
+  server::Worker& worker_;
+  HcmRuntimeConfigSharedPtr config_;
+  net::ConnectionPtr connection_;
+  net::ListenerInfo listener_info_;
+  std::unique_ptr<http1::ServerCodec> codec_;
+  std::unique_ptr<ActiveStream> stream_;
+  std::string pending_input_;  // pipelined bytes waiting for the active stream to finish
+  bool draining_ = false;
+  bool close_after_response_ = false;
+  bool tunnel_ = false;
+  bool closed_ = false;
+  bool in_dispatch_ = false;
+  bool upgrade_pending_ = false;
+  uint32_t requests_ = 0;
+  event::TimerPtr idle_timer_;
+};
+
+// The network filter factory the listener's filter chain ends in.
+class HcmFactory : public net::NetworkFilterFactory {
+ public:
+  explicit HcmFactory(HcmRuntimeConfigSharedPtr config) : config_(std::move(config)) {}
+  void OnNewConnection(server::Worker& worker, net::ConnectionPtr connection,
+                       const net::ListenerInfo& info) const override;
+  const HcmRuntimeConfigSharedPtr& config() const { return config_; }
+
+ private:
+  HcmRuntimeConfigSharedPtr config_;
+};
+
+}  // namespace pilotfish::filters::hcm

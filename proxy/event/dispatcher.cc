@@ -1,0 +1,156 @@
+// Dispatcher: a libuv loop with deferred delete (check phase) and a coalescing post queue.
+#include "proxy/event/dispatcher.h"
+
+#include <cstdlib>
+#include <cstdio>
+
+namespace pilotfish::event {
+namespace {
+class RealTime : public TimeSource {
+ public:
+  MonotonicTime Now() const override { return std::chrono::steady_clock::now(); }
+  std::chrono::system_clock::time_point SystemNow() const override {
+    return std::chrono::system_clock::now();
+  }
+};
+}  // namespace
+
+TimeSource& RealTimeSource() {
+  static RealTime* real = new RealTime();
+  return *real;
+}
+
+Dispatcher::Dispatcher(std::string name, TimeSource& time)
+    : name_(std::move(name)), time_(time), thread_id_(std::this_thread::get_id()) {
+  if (uv_loop_init(&loop_) != 0) abort();
+  async_ = new uv_async_t;
+  uv_async_init(&loop_, async_, &Dispatcher::OnAsync);
+  async_->data = this;
+  check_ = new uv_check_t;
+  uv_check_init(&loop_, check_);
+  check_->data = this;
+  uv_check_start(check_, &Dispatcher::OnCheck);
+  // Internal handles must not keep the loop alive on their own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(check_));
+}
+
+Dispatcher::~Dispatcher() {
+  RunPosted();
+  ClearDeferred();
+  CloseAndDelete(async_);
+  CloseAndDelete(check_);
+  // Let close callbacks (ours and those of objects destroyed above) run.
+  for (int i = 0; i < 8 && uv_loop_alive(&loop_); ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  RunPosted();
+  ClearDeferred();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  int rc = uv_loop_close(&loop_);
+  if (rc != 0) {
+    fprintf(stderr, "dispatcher %s: loop closed with live handles:\n", name_.c_str());
+    uv_print_all_handles(&loop_, stderr);
+#ifndef NDEBUG
+    abort();
+#endif
+  }
+}
+
+MonotonicTime Dispatcher::ApproximateNow() const {
+  // uv_now is milliseconds of the loop's monotonic clock; steady_clock shares its epoch on Linux
+  // only approximately, so map through the injected time source instead.
+  return time_.Now();
+}
+
+void Dispatcher::Post(std::function<void()> cb) {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    wake = posted_.empty();
+    posted_.push_back(std::move(cb));
+  }
+  if (wake) uv_async_send(async_);
+}
+
+void Dispatcher::DeferredDelete(std::unique_ptr<DeferredDeletable> obj) {
+  deferred_.push_back(std::move(obj));
+  // Make sure the loop iterates to reach the check phase even if nothing else is pending.
+  uv_async_send(async_);
+}
+
+void Dispatcher::Run() {
+  thread_id_ = std::this_thread::get_id();
+  exiting_ = false;
+  // The async handle keeps the loop alive while running so posts are served.
+  uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+  while (!exiting_) {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    // uv_run returns when uv_stop was called or nothing is alive.
+    if (!uv_loop_alive(&loop_)) break;
+  }
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+  RunPosted();
+  ClearDeferred();
+}
+
+void Dispatcher::Exit() {
+  Post([this] {
+    exiting_ = true;
+    uv_stop(&loop_);
+  });
+}
+
+void Dispatcher::OnAsync(uv_async_t* handle) {
+  auto* self = static_cast<Dispatcher*>(handle->data);
+  if (self != nullptr) self->RunPosted();
+}
+
+void Dispatcher::OnCheck(uv_check_t* handle) {
+  auto* self = static_cast<Dispatcher*>(handle->data);
+  if (self != nullptr) self->ClearDeferred();
+}
+
+void Dispatcher::RunPosted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    batch.swap(posted_);
+  }
+  for (auto& cb : batch) cb();
+}
+
+void Dispatcher::ClearDeferred() {
+  // Destructors may defer more objects; loop until stable.
+  while (!deferred_.empty()) {
+    std::vector<std::unique_ptr<DeferredDeletable>> batch;
+    batch.swap(deferred_);
+    batch.clear();
+  }
+}
+
+Timer::Timer(Dispatcher& dispatcher, std::function<void()> cb) : cb_(std::move(cb)) {
+  handle_ = new uv_timer_t;
+  uv_timer_init(dispatcher.loop(), handle_);
+  handle_->data = this;
+}
+
+Timer::~Timer() {
+  uv_timer_stop(handle_);
+  Dispatcher::CloseAndDelete(handle_);
+}
+
+void Timer::Enable(std::chrono::milliseconds delay) {
+  uv_timer_start(handle_, &Timer::OnTimer, static_cast<uint64_t>(delay.count()), 0);
+}
+
+void Timer::Disable() { uv_timer_stop(handle_); }
+
+bool Timer::Enabled() const {
+  return uv_is_active(reinterpret_cast<const uv_handle_t*>(handle_)) != 0;
+}
+
+void Timer::OnTimer(uv_timer_t* handle) {
+  auto* self = static_cast<Timer*>(handle->data);
+  if (self != nullptr) self->cb_();
+}
+
+}  // namespace pilotfish::event

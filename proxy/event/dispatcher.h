@@ -1,0 +1,105 @@
+// One libuv loop and the lifetime machinery around it: deferred delete, cross-thread posts,
+// timers and a time source that tests can replace.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pilotfish::event {
+
+using MonotonicTime = std::chrono::steady_clock::time_point;
+
+// The seam for time: logic asks this, never the wall clock directly.
+class TimeSource {
+ public:
+  virtual ~TimeSource() = default;
+  virtual MonotonicTime Now() const = 0;
+  virtual std::chrono::system_clock::time_point SystemNow() const = 0;
+};
+TimeSource& RealTimeSource();
+
+// Objects that may be finished inside their own callbacks are handed here and destroyed in the
+// loop's check phase, after the current callback stack has unwound.
+class DeferredDeletable {
+ public:
+  virtual ~DeferredDeletable() = default;
+};
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(std::string name, TimeSource& time = RealTimeSource());
+  ~Dispatcher();  // closes every handle it owns and the loop (uv_loop_close must succeed)
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  uv_loop_t* loop() { return &loop_; }
+  const std::string& name() const { return name_; }
+  TimeSource& time() { return time_; }
+  // Loop time, refreshed once per iteration: cheap, what the data path uses.
+  MonotonicTime ApproximateNow() const;
+
+  // Thread-safe. Runs `cb` on this dispatcher's thread; posts coalesce into one wake-up.
+  void Post(std::function<void()> cb);
+  // Destroys `obj` later, on this thread, after the current callbacks return.
+  void DeferredDelete(std::unique_ptr<DeferredDeletable> obj);
+
+  // Runs until Exit(). Records the running thread for IsThreadSafe().
+  void Run();
+  // Thread-safe: stops Run() after the current iteration.
+  void Exit();
+  bool IsThreadSafe() const { return std::this_thread::get_id() == thread_id_; }
+
+  // Closes `handle` and frees it with `delete` once libuv is done with it.
+  template <typename UvHandle>
+  static void CloseAndDelete(UvHandle* handle) {
+    handle->data = nullptr;
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(handle))) return;
+    uv_close(reinterpret_cast<uv_handle_t*>(handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<UvHandle*>(h); });
+  }
+
+ private:
+  static void OnAsync(uv_async_t* handle);
+  static void OnCheck(uv_check_t* handle);
+  void RunPosted();
+  void ClearDeferred();
+
+  std::string name_;
+  TimeSource& time_;
+  uv_loop_t loop_;
+  uv_async_t* async_;  // heap: closed before the loop
+  uv_check_t* check_;
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  std::thread::id thread_id_;
+  bool exiting_ = false;
+};
+
+// A one-shot timer. Destroying it cancels it; its handle is freed by libuv's close callback.
+class Timer {
+ public:
+  Timer(Dispatcher& dispatcher, std::function<void()> cb);
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  void Enable(std::chrono::milliseconds delay);
+  void Disable();
+  bool Enabled() const;
+
+ private:
+  static void OnTimer(uv_timer_t* handle);
+  uv_timer_t* handle_;
+  std::function<void()> cb_;
+};
+using TimerPtr = std::unique_ptr<Timer>;
+
+}  // namespace pilotfish::event

@@ -1,0 +1,99 @@
+// Address helpers and original-destination recovery.
+#include "proxy/net/address.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter_ipv4.h>
+#include <cstring>
+
+namespace pilotfish::net {
+namespace {
+constexpr int kSoOriginalDst = 80;  // SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST share the number.
+}
+
+std::optional<Address> Address::FromSockaddr(const sockaddr* sa) {
+  Address a;
+  if (sa->sa_family == AF_INET) {
+    memcpy(&a.storage_, sa, sizeof(sockaddr_in));
+  } else if (sa->sa_family == AF_INET6) {
+    memcpy(&a.storage_, sa, sizeof(sockaddr_in6));
+  } else {
+    return std::nullopt;
+  }
+  return a;
+}
+
+std::optional<Address> Address::FromIpPort(std::string_view ip, uint32_t port) {
+  if (port > 65535) return std::nullopt;
+  std::string s(ip);
+  if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
+  Address a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage_);
+  if (inet_pton(AF_INET, s.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    return a;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage_);
+  if (inet_pton(AF_INET6, s.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    return a;
+  }
+  return std::nullopt;
+}
+
+socklen_t Address::sockaddr_len() const {
+  return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+uint16_t Address::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  }
+  return 0;
+}
+
+std::string Address::ip() const {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (family() == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
+              sizeof(buf));
+  } else if (family() == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
+              sizeof(buf));
+  }
+  return buf;
+}
+
+std::string Address::ToString() const {
+  if (family() == AF_INET6) return "[" + ip() + "]:" + std::to_string(port());
+  return ip() + ":" + std::to_string(port());
+}
+
+bool Address::IsAnyAddress() const {
+  if (family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == INADDR_ANY;
+  }
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  }
+  return false;
+}
+
+bool Address::operator==(const Address& other) const {
+  return family() == other.family() && port() == other.port() && ip() == other.ip();
+}
+
+std::optional<Address> GetOriginalDst(int fd) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return std::nullopt;
+  sockaddr_storage orig{};
+  len = sizeof(orig);
+  int level = local.ss_family == AF_INET6 ? SOL_IPV6 : SOL_IP;
+  if (getsockopt(fd, level, kSoOriginalDst, &orig, &len) != 0) return std::nullopt;
+  return Address::FromSockaddr(reinterpret_cast<sockaddr*>(&orig));
+}
+
+}  // namespace pilotfish::net

@@ -1,0 +1,271 @@
+// Connection: libuv TCP stream with a shared per-thread read buffer and write watermarks.
+#include "proxy/net/connection.h"
+
+#include <atomic>
+#include <cstdlib>
+
+namespace pilotfish::net {
+namespace {
+constexpr size_t kReadBufferSize = 64 * 1024;
+// One read buffer per thread: data is handed to callbacks synchronously and copied if kept.
+thread_local char t_read_buffer[kReadBufferSize];
+std::atomic<uint64_t> g_next_id{1};
+}  // namespace
+
+const char* CloseReasonName(CloseReason r) {
+  switch (r) {
+    case CloseReason::kLocal: return "local";
+    case CloseReason::kRemoteClose: return "remote";
+    case CloseReason::kConnectFail: return "connect_fail";
+    case CloseReason::kConnectTimeout: return "connect_timeout";
+    case CloseReason::kError: return "error";
+  }
+  return "unknown";
+}
+
+struct Connection::WriteReq {
+  uv_write_t req;
+  std::string data;
+};
+
+Connection::Connection(event::Dispatcher& dispatcher)
+    : dispatcher_(dispatcher), id_(g_next_id.fetch_add(1, std::memory_order_relaxed)) {
+  tcp_ = new uv_tcp_t;
+  uv_tcp_init(dispatcher.loop(), tcp_);
+  tcp_->data = this;
+}
+
+Connection::~Connection() {
+  callbacks_ = nullptr;
+  if (tcp_ != nullptr) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+    event::Dispatcher::CloseAndDelete(tcp_);
+    tcp_ = nullptr;
+  }
+}
+
+std::unique_ptr<Connection> Connection::Accept(event::Dispatcher& dispatcher,
+                                               uv_stream_t* server) {
+  std::unique_ptr<Connection> c(new Connection(dispatcher));
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c->tcp_)) != 0) return nullptr;
+  uv_tcp_nodelay(c->tcp_, 1);
+  c->InitAddresses();
+  return c;
+}
+
+std::unique_ptr<Connection> Connection::Connect(event::Dispatcher& dispatcher, const Address& to,
+                                                std::chrono::milliseconds timeout,
+                                                const Address* bind_source) {
+  std::unique_ptr<Connection> c(new Connection(dispatcher));
+  c->state_ = State::kConnecting;
+  c->remote_ = to;
+  if (bind_source != nullptr) uv_tcp_bind(c->tcp_, bind_source->sockaddr_ptr(), 0);
+  auto* req = new uv_connect_t;
+  int rc = uv_tcp_connect(req, c->tcp_, to.sockaddr_ptr(), &Connection::OnConnect);
+  if (rc != 0) {
+    delete req;
+    // Report asynchronously so callers always see the same callback order.
+    Connection* raw = c.get();
+    c->connect_timer_ = std::make_unique<event::Timer>(
+        dispatcher, [raw] { raw->CloseSocket(CloseReason::kConnectFail); });
+    c->connect_timer_->Enable(std::chrono::milliseconds(0));
+    return c;
+  }
+  Connection* raw = c.get();
+  c->connect_timer_ = std::make_unique<event::Timer>(dispatcher, [raw] {
+    if (raw->state_ == State::kConnecting) raw->CloseSocket(CloseReason::kConnectTimeout);
+  });
+  c->connect_timer_->Enable(timeout);
+  return c;
+}
+
+void Connection::OnConnect(uv_connect_t* req, int status) {
+  auto* self = static_cast<Connection*>(req->handle->data);
+  delete req;
+  if (self == nullptr || self->state_ != State::kConnecting) return;
+  self->connect_timer_.reset();
+  if (status != 0) {
+    self->CloseSocket(CloseReason::kConnectFail);
+    return;
+  }
+  self->state_ = State::kOpen;
+  uv_tcp_nodelay(self->tcp_, 1);
+  self->InitAddresses();
+  if (self->callbacks_ != nullptr) self->callbacks_->OnConnected();
+}
+
+void Connection::InitAddresses() {
+  sockaddr_storage ss{};
+  int len = sizeof(ss);
+  if (uv_tcp_getsockname(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    if (auto a = Address::FromSockaddr(reinterpret_cast<sockaddr*>(&ss))) local_ = *a;
+  }
+  len = sizeof(ss);
+  if (uv_tcp_getpeername(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    if (auto a = Address::FromSockaddr(reinterpret_cast<sockaddr*>(&ss))) remote_ = *a;
+  }
+}
+
+int Connection::fd() const {
+  uv_os_fd_t fd = -1;
+  if (tcp_ != nullptr) uv_fileno(reinterpret_cast<const uv_handle_t*>(tcp_), &fd);
+  return fd;
+}
+
+void Connection::StartReading() {
+  reading_started_ = true;
+  if (state_ == State::kOpen && read_disable_count_ == 0 && !read_eof_) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Connection::OnAlloc,
+                  &Connection::OnRead);
+  }
+}
+
+void Connection::ReadDisable(bool disable) {
+  if (state_ == State::kClosed) return;
+  if (disable) {
+    if (read_disable_count_++ == 0) uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+    return;
+  }
+  if (read_disable_count_ == 0) return;
+  if (--read_disable_count_ == 0 && reading_started_) StartReading();
+}
+
+void Connection::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  buf->base = t_read_buffer;
+  buf->len = kReadBufferSize;
+}
+
+void Connection::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(s->data);
+  if (self == nullptr || nread == 0) return;
+  if (nread > 0) {
+    self->bytes_read_ += static_cast<uint64_t>(nread);
+    if (self->callbacks_ != nullptr) {
+      self->callbacks_->OnData(std::string_view(buf->base, static_cast<size_t>(nread)));
+    }
+    return;
+  }
+  if (nread == UV_EOF) {
+    self->read_eof_ = true;
+    uv_read_stop(s);
+    if (self->callbacks_ != nullptr) self->callbacks_->OnEof();
+    return;
+  }
+  self->CloseSocket(CloseReason::kRemoteClose);
+}
+
+void Connection::Write(std::string_view data) { DoWrite(data, nullptr); }
+void Connection::Write(std::string&& data) { DoWrite(data, &data); }
+
+void Connection::DoWrite(std::string_view data, std::string* owned) {
+  if (data.empty() || state_ == State::kClosed || state_ == State::kClosing || shutdown_sent_) {
+    return;
+  }
+  if (state_ == State::kOpen && buffered_bytes_ == 0) {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &b, 1);
+    if (n > 0) {
+      bytes_written_ += static_cast<uint64_t>(n);
+      data.remove_prefix(static_cast<size_t>(n));
+      if (data.empty()) return;
+    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+      CloseSocket(CloseReason::kError);
+      return;
+    }
+  }
+  auto* req = new WriteReq;
+  if (owned != nullptr && data.size() == owned->size()) {
+    req->data = std::move(*owned);
+  } else {
+    req->data.assign(data);
+  }
+  buffered_bytes_ += req->data.size();
+  if (state_ == State::kConnecting) {
+    // libuv queues writes issued before the connect completes.
+  }
+  uv_buf_t b = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
+  req->req.data = req;
+  int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1,
+                    [](uv_write_t* w, int status) {
+                      auto* r = static_cast<WriteReq*>(w->data);
+                      auto* self = static_cast<Connection*>(w->handle->data);
+                      size_t n = r->data.size();
+                      delete r;
+                      if (self != nullptr) self->OnWriteDone(n, status);
+                    });
+  if (rc != 0) {
+    buffered_bytes_ -= req->data.size();
+    delete req;
+    CloseSocket(CloseReason::kError);
+    return;
+  }
+  CheckWatermarks();
+}
+
+void Connection::OnWriteDone(size_t bytes, int status) {
+  buffered_bytes_ -= bytes;
+  if (status != 0) {
+    if (state_ != State::kClosed) CloseSocket(CloseReason::kError);
+    return;
+  }
+  bytes_written_ += bytes;
+  CheckWatermarks();
+  MaybeFinishFlushClose();
+}
+
+void Connection::SetWriteBufferLimits(uint32_t high) {
+  high_watermark_ = high;
+  CheckWatermarks();
+}
+
+void Connection::CheckWatermarks() {
+  if (high_watermark_ == 0 || state_ == State::kClosed) return;
+  if (!above_high_ && buffered_bytes_ > high_watermark_) {
+    above_high_ = true;
+    if (callbacks_ != nullptr) callbacks_->OnAboveWriteHighWatermark();
+  } else if (above_high_ && buffered_bytes_ <= high_watermark_ / 2) {
+    above_high_ = false;
+    if (callbacks_ != nullptr) callbacks_->OnBelowWriteLowWatermark();
+  }
+}
+
+void Connection::ShutdownWrite() {
+  if (state_ != State::kOpen || shutdown_sent_) return;
+  shutdown_sent_ = true;
+  auto* req = new uv_shutdown_t;
+  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(tcp_),
+                  [](uv_shutdown_t* r, int) { delete r; }) != 0) {
+    delete req;
+  }
+}
+
+void Connection::Close(CloseType type) {
+  if (state_ == State::kClosed) return;
+  if (type == CloseType::kFlushWrite && buffered_bytes_ > 0 && state_ == State::kOpen) {
+    state_ = State::kClosing;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+    return;
+  }
+  CloseSocket(CloseReason::kLocal);
+}
+
+void Connection::MaybeFinishFlushClose() {
+  if (state_ == State::kClosing && buffered_bytes_ == 0) CloseSocket(CloseReason::kLocal);
+}
+
+void Connection::CloseSocket(CloseReason reason) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  connect_timer_.reset();
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+  tcp_->data = nullptr;
+  event::Dispatcher::CloseAndDelete(tcp_);
+  tcp_ = nullptr;
+  if (callbacks_ != nullptr) {
+    ConnectionCallbacks* cb = callbacks_;
+    callbacks_ = nullptr;
+    cb->OnClose(reason);
+  }
+}
+
+}  // namespace pilotfish::net

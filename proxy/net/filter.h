@@ -1,0 +1,33 @@
+// Network-level extension point: a listener's filter chain ends in a terminal factory (HCM,
+// tcp_proxy) that takes over each accepted connection on a worker.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "proxy/net/connection.h"
+
+namespace pilotfish::server {
+class Worker;
+}
+
+namespace pilotfish::net {
+
+// What the listener knows about a connection when it hands it over.
+struct ListenerInfo {
+  std::string listener_name;
+  std::string filter_chain_name;
+  std::string stat_prefix;  // listener stats prefix (the bound address, as Envoy names it)
+  uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+};
+
+class NetworkFilterFactory {
+ public:
+  virtual ~NetworkFilterFactory() = default;
+  // Takes ownership of a freshly accepted downstream connection on `worker`'s thread.
+  virtual void OnNewConnection(server::Worker& worker, ConnectionPtr connection,
+                               const ListenerInfo& info) const = 0;
+};
+using NetworkFilterFactorySharedPtr = std::shared_ptr<const NetworkFilterFactory>;
+
+}  // namespace pilotfish::net

@@ -1,0 +1,313 @@
+// Route table compilation and matching.
+#include "proxy/router/route_table.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "proxy/common/str_util.h"
+
+namespace pilotfish::router {
+namespace {
+
+absl::StatusOr<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern,
+                                                        bool case_sensitive = true) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_case_sensitive(case_sensitive);
+  auto re = std::make_shared<const RE2>(pattern, opts);
+  if (!re->ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid regex '", pattern, "': ", re->error()));
+  }
+  return re;
+}
+
+// Decodes %XX in a query parameter value (and '+' as space, as Envoy's query parsing does not:
+// keep '+' literal to match Envoy).
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int v = 0;
+      if (ParseInt(s.substr(i + 1, 2), &v, 16)) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<StringMatcherImpl> StringMatcherImpl::Create(const config::StringMatcher& m) {
+  StringMatcherImpl impl;
+  impl.config_ = m;
+  if (m.kind == config::StringMatchKind::kSafeRegex) {
+    auto re = CompileRegex(m.value, !m.ignore_case);
+    if (!re.ok()) return re.status();
+    impl.regex_ = *re;
+  } else if (m.ignore_case) {
+    impl.config_.value = ToLower(m.value);
+  }
+  return impl;
+}
+
+bool StringMatcherImpl::Matches(std::string_view value) const {
+  std::string lowered;
+  if (config_.ignore_case && config_.kind != config::StringMatchKind::kSafeRegex) {
+    lowered = ToLower(value);
+    value = lowered;
+  }
+  switch (config_.kind) {
+    case config::StringMatchKind::kExact: return value == config_.value;
+    case config::StringMatchKind::kPrefix: return StartsWith(value, config_.value);
+    case config::StringMatchKind::kSuffix: return EndsWith(value, config_.value);
+    case config::StringMatchKind::kContains: return Contains(value, config_.value);
+    case config::StringMatchKind::kSafeRegex: return RE2::FullMatch(value, *regex_);
+  }
+  return false;
+}
+
+absl::StatusOr<HeaderMatcherImpl> HeaderMatcherImpl::Create(const config::HeaderMatcher& m) {
+  HeaderMatcherImpl impl;
+  impl.config_ = m;
+  if (m.kind == config::HeaderMatcher::Kind::kString) {
+    auto s = StringMatcherImpl::Create(m.string_match);
+    if (!s.ok()) return s.status();
+    impl.string_ = std::move(*s);
+  }
+  return impl;
+}
+
+bool HeaderMatcherImpl::MatchesValue(const std::string* value) const {
+  static const std::string kEmpty;
+  if (value == nullptr && config_.treat_missing_header_as_empty) value = &kEmpty;
+  bool match;
+  switch (config_.kind) {
+    case config::HeaderMatcher::Kind::kPresent:
+      match = (value != nullptr) == config_.present_match;
+      break;
+    case config::HeaderMatcher::Kind::kString:
+      match = value != nullptr && string_->Matches(*value);
+      break;
+    case config::HeaderMatcher::Kind::kRange: {
+      int64_t v;
+      match = value != nullptr && ParseInt(std::string_view(*value), &v) && v >= config_.range_start &&
+              v < config_.range_end;
+      break;
+    }
+    default:
+      match = false;
+  }
+  return match != config_.invert_match;
+}
+
+bool HeaderMatcherImpl::Matches(const http::RequestHeaders& headers) const {
+  const std::string* value = headers.GetAny(config_.name);
+  if (value != nullptr && config_.name[0] != ':' && headers.headers.Count(config_.name) > 1) {
+    // Multiple values are matched joined with ',' as Envoy does.
+    std::string joined;
+    for (const auto& e : headers.headers.entries()) {
+      if (http::EqualsIgnoreCase(e.first, config_.name)) {
+        if (!joined.empty()) joined.push_back(',');
+        joined += e.second;
+      }
+    }
+    return MatchesValue(&joined);
+  }
+  return MatchesValue(value);
+}
+
+absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(const config::Route& route) {
+  auto r = std::make_unique<CompiledRoute>();
+  r->route_ = route;
+  const config::RouteMatch& m = route.match;
+  if (m.kind == config::PathMatchKind::kSafeRegex) {
+    auto re = CompileRegex(m.value, m.case_sensitive);
+    if (!re.ok()) return re.status();
+    r->path_regex_ = *re;
+  } else if (!m.case_sensitive) {
+    r->route_.match.value = ToLower(m.value);
+  }
+  for (const auto& h : m.headers) {
+    auto hm = HeaderMatcherImpl::Create(h);
+    if (!hm.ok()) return hm.status();
+    r->headers_.push_back(std::move(*hm));
+  }
+  for (const auto& q : m.query_parameters) {
+    QueryMatcher qm{q.name, q.present_match, std::nullopt};
+    if (q.string_match) {
+      auto sm = StringMatcherImpl::Create(*q.string_match);
+      if (!sm.ok()) return sm.status();
+      qm.value = std::move(*sm);
+    }
+    r->query_.push_back(std::move(qm));
+  }
+  if (route.route.regex_rewrite) {
+    auto re = CompileRegex(route.route.regex_rewrite->first);
+    if (!re.ok()) return re.status();
+    r->regex_rewrite_ = *re;
+  }
+  for (const auto& w : route.route.weighted_clusters) r->total_weight_ += w.weight;
+  if (!route.route.weighted_clusters.empty() && r->total_weight_ == 0) {
+    return absl::InvalidArgumentError("weighted_clusters: the sum of weights must be > 0");
+  }
+  return r;
+}
+
+bool CompiledRoute::Matches(const http::RequestHeaders& headers, std::string_view path,
+                            std::string_view query) const {
+  const config::RouteMatch& m = route_.match;
+  std::string lowered;
+  std::string_view full_path = headers.path;
+  if (!m.case_sensitive && m.kind != config::PathMatchKind::kSafeRegex) {
+    lowered = ToLower(m.kind == config::PathMatchKind::kPrefix ? full_path : path);
+  }
+  switch (m.kind) {
+    case config::PathMatchKind::kPrefix:
+      if (!StartsWith(m.case_sensitive ? full_path : lowered, m.value)) return false;
+      break;
+    case config::PathMatchKind::kPath:
+      if ((m.case_sensitive ? path : std::string_view(lowered)) != m.value) return false;
+      break;
+    case config::PathMatchKind::kSafeRegex:
+      if (!RE2::FullMatch(path, *path_regex_)) return false;
+      break;
+    case config::PathMatchKind::kPathSeparatedPrefix: {
+      std::string_view p = m.case_sensitive ? path : std::string_view(lowered);
+      if (!StartsWith(p, m.value)) return false;
+      if (p.size() > m.value.size() && p[m.value.size()] != '/') return false;
+      break;
+    }
+  }
+  for (const auto& h : headers_) {
+    if (!h.Matches(headers)) return false;
+  }
+  for (const auto& q : query_) {
+    const std::string* found = nullptr;
+    std::string value_storage;
+    bool present = false;
+    for (std::string_view rest = query; !rest.empty();) {
+      size_t amp = rest.find('&');
+      std::string_view kv = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      size_t eq = kv.find('=');
+      std::string_view k = kv.substr(0, eq);
+      if (k == q.name) {
+        present = true;
+        value_storage = eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1));
+        found = &value_storage;
+        break;
+      }
+    }
+    if (q.present_match) {
+      if (!present) return false;
+    } else if (q.value) {
+      if (found == nullptr || !q.value->Matches(*found)) return false;
+    } else if (!present) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const std::string& CompiledRoute::SelectCluster(const http::RequestHeaders& headers,
+                                                uint64_t random,
+                                                const config::WeightedClusterEntry** weighted) const {
+  static const std::string kEmpty;
+  if (weighted != nullptr) *weighted = nullptr;
+  const config::RouteAction& a = route_.route;
+  if (!a.cluster.empty()) return a.cluster;
+  if (!a.cluster_header.empty()) {
+    const std::string* v = headers.GetAny(a.cluster_header);
+    return v != nullptr ? *v : kEmpty;
+  }
+  if (total_weight_ == 0) return kEmpty;
+  uint64_t pick = random % total_weight_;
+  for (const auto& w : a.weighted_clusters) {
+    if (pick < w.weight) {
+      if (weighted != nullptr) *weighted = &w;
+      return w.name;
+    }
+    pick -= w.weight;
+  }
+  return a.weighted_clusters.back().name;
+}
+
+absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
+    config::RouteConfiguration config) {
+  auto table = std::shared_ptr<RouteTable>(new RouteTable());
+  table->config_ = std::move(config);
+  table->vhosts_.resize(table->config_.virtual_hosts.size());
+  for (size_t i = 0; i < table->config_.virtual_hosts.size(); ++i) {
+    const config::VirtualHost& vh = table->config_.virtual_hosts[i];
+    CompiledVirtualHost& cvh = table->vhosts_[i];
+    cvh.config = &vh;
+    for (size_t j = 0; j < vh.routes.size(); ++j) {
+      auto r = CompiledRoute::Create(vh.routes[j]);
+      if (!r.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("virtual_hosts[", i, "].routes[", j,
+                                                       "]: ", r.status().message()));
+      }
+      cvh.routes.push_back(std::move(*r));
+    }
+    for (const std::string& d : vh.domains) {
+      std::string domain = ToLower(d);
+      if (domain == "*") {
+        if (table->default_ != nullptr) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("virtual_hosts[", i, "]: only one virtual host may use domain '*'"));
+        }
+        table->default_ = &cvh;
+      } else if (domain.size() > 1 && domain.front() == '*') {
+        table->suffix_.emplace_back(domain.substr(1), &cvh);
+      } else if (domain.size() > 1 && domain.back() == '*') {
+        table->prefix_.emplace_back(domain.substr(0, domain.size() - 1), &cvh);
+      } else if (!table->exact_.emplace(domain, &cvh).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "virtual_hosts[", i, "]: domain '", d, "' is already used by another virtual host"));
+      }
+    }
+  }
+  auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
+  std::stable_sort(table->suffix_.begin(), table->suffix_.end(), longest_first);
+  std::stable_sort(table->prefix_.begin(), table->prefix_.end(), longest_first);
+  return table;
+}
+
+const CompiledVirtualHost* RouteTable::FindVirtualHost(std::string_view authority) const {
+  std::string host = ToLower(authority);
+  if (auto it = exact_.find(host); it != exact_.end()) return it->second;
+  for (const auto& [suffix, vh] : suffix_) {
+    if (host.size() > suffix.size() && EndsWith(host, suffix)) return vh;
+  }
+  for (const auto& [prefix, vh] : prefix_) {
+    if (host.size() > prefix.size() && StartsWith(host, prefix)) return vh;
+  }
+  return default_;
+}
+
+RouteTable::Match RouteTable::Find(const http::RequestHeaders& headers) const {
+  Match m;
+  m.vhost = FindVirtualHost(headers.authority);
+  if (m.vhost == nullptr) return m;
+  std::string_view path = headers.path;
+  std::string_view query;
+  if (size_t q = path.find('?'); q != std::string_view::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
+  for (const auto& r : m.vhost->routes) {
+    if (r->Matches(headers, path, query)) {
+      m.route = r.get();
+      break;
+    }
+  }
+  return m;
+}
+
+}  // namespace pilotfish::router

@@ -1,0 +1,99 @@
+// A RouteConfiguration compiled once per snapshot: domain index, compiled matchers (RE2), and
+// the first-match-wins route lookup the router runs per request.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "proxy/config/types.h"
+#include "proxy/http/header_map.h"
+
+namespace pilotfish::router {
+
+class StringMatcherImpl {
+ public:
+  static absl::StatusOr<StringMatcherImpl> Create(const config::StringMatcher& m);
+  bool Matches(std::string_view value) const;
+
+ private:
+  config::StringMatcher config_;
+  std::shared_ptr<const RE2> regex_;
+};
+
+class HeaderMatcherImpl {
+ public:
+  static absl::StatusOr<HeaderMatcherImpl> Create(const config::HeaderMatcher& m);
+  bool Matches(const http::RequestHeaders& headers) const;
+  // Same matcher against a response (retriable_headers).
+  bool MatchesValue(const std::string* value) const;
+
+ private:
+  config::HeaderMatcher config_;
+  std::optional<StringMatcherImpl> string_;
+};
+
+class CompiledRoute {
+ public:
+  static absl::StatusOr<std::unique_ptr<CompiledRoute>> Create(const config::Route& route);
+  const config::Route& config() const { return route_; }
+  // `path` is :path without the query string; `query` the part after '?'.
+  bool Matches(const http::RequestHeaders& headers, std::string_view path,
+               std::string_view query) const;
+  // The upstream cluster for this request: `cluster`, `cluster_header`, or a weighted pick
+  // with `random` (any uniformly distributed value). Empty when cluster_header is absent.
+  const std::string& SelectCluster(const http::RequestHeaders& headers, uint64_t random,
+                                   const config::WeightedClusterEntry** weighted) const;
+  const RE2* regex_rewrite() const { return regex_rewrite_.get(); }
+
+ private:
+  config::Route route_;
+  std::shared_ptr<const RE2> path_regex_;
+  std::shared_ptr<const RE2> regex_rewrite_;
+  std::vector<HeaderMatcherImpl> headers_;
+  struct QueryMatcher {
+    std::string name;
+    bool present_match;
+    std::optional<StringMatcherImpl> value;
+  };
+  std::vector<QueryMatcher> query_;
+  uint64_t total_weight_ = 0;
+};
+
+struct CompiledVirtualHost {
+  const config::VirtualHost* config = nullptr;
+  std::vector<std::unique_ptr<CompiledRoute>> routes;
+};
+
+class RouteTable {
+ public:
+  static absl::StatusOr<std::shared_ptr<const RouteTable>> Create(
+      config::RouteConfiguration config);
+
+  struct Match {
+    const CompiledVirtualHost* vhost = nullptr;
+    const CompiledRoute* route = nullptr;
+  };
+  // First matching route of the virtual host chosen by :authority. {nullptr, nullptr} = no
+  // vhost; {vhost, nullptr} = vhost but no route.
+  Match Find(const http::RequestHeaders& headers) const;
+  const CompiledVirtualHost* FindVirtualHost(std::string_view authority) const;
+  const config::RouteConfiguration& config() const { return config_; }
+
+ private:
+  config::RouteConfiguration config_;
+  std::vector<CompiledVirtualHost> vhosts_;
+  absl::flat_hash_map<std::string, const CompiledVirtualHost*> exact_;
+  // Wildcards, longest first (Envoy's order: exact, suffix, prefix, then "*").
+  std::vector<std::pair<std::string, const CompiledVirtualHost*>> suffix_;
+  std::vector<std::pair<std::string, const CompiledVirtualHost*>> prefix_;
+  const CompiledVirtualHost* default_ = nullptr;
+};
+using RouteTableSharedPtr = std::shared_ptr<const RouteTable>;
+
+}  // namespace pilotfish::router

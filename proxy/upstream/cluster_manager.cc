@@ -1,0 +1,100 @@
+// WorkerClusterManager: cluster/host-set updates and pool lifetime on one worker.
+#include "proxy/upstream/cluster_manager.h"
+
+namespace pilotfish::upstream {
+
+WorkerClusterManager::~WorkerClusterManager() {
+  pools_.clear();
+  draining_.clear();
+}
+
+WorkerClusterManager::Cluster* WorkerClusterManager::Get(std::string_view name) {
+  auto it = clusters_.find(absl::string_view(name.data(), name.size()));
+  return it == clusters_.end() ? nullptr : &it->second;
+}
+
+void WorkerClusterManager::AddOrUpdateCluster(ClusterInfoSharedPtr info, HostSetSharedPtr hosts) {
+  auto it = clusters_.find(info->name());
+  if (it != clusters_.end()) {
+    if (it->second.info == info) return;
+    DrainPoolsOf(it->second.info.get(), nullptr);
+  }
+  Cluster c;
+  c.lb = CreateLoadBalancer(info->config(), hosts, seed_++);
+  c.hosts = std::move(hosts);
+  c.info = std::move(info);
+  std::string name = c.info->name();
+  clusters_[name] = std::move(c);
+}
+
+void WorkerClusterManager::RemoveCluster(const std::string& name) {
+  auto it = clusters_.find(name);
+  if (it == clusters_.end()) return;
+  DrainPoolsOf(it->second.info.get(), nullptr);
+  clusters_.erase(it);
+}
+
+void WorkerClusterManager::UpdateHosts(const std::string& name, HostSetSharedPtr hosts) {
+  Cluster* c = Get(name);
+  if (c == nullptr) return;
+  DrainPoolsOf(c->info.get(), hosts.get());
+  c->lb = CreateLoadBalancer(c->info->config(), hosts, seed_++);
+  c->hosts = std::move(hosts);
+}
+
+Http1ConnPool& WorkerClusterManager::PoolFor(const Cluster& cluster, const HostSharedPtr& host) {
+  PoolKey key{cluster.info.get(), host.get()};
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return *it->second;
+  auto pool = std::make_unique<Http1ConnPool>(dispatcher_, host, cluster.info);
+  Http1ConnPool& ref = *pool;
+  pools_.emplace(key, std::move(pool));
+  return ref;
+}
+
+void WorkerClusterManager::DrainPoolsOf(const ClusterInfo* info, const HostSet* keep) {
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    bool kept = false;
+    if (it->first.cluster == info && keep != nullptr) {
+      for (const auto& h : keep->hosts) {
+        if (h.get() == it->first.host) kept = true;
+      }
+    }
+    if (it->first.cluster == info && !kept) {
+      it->second->Drain();
+      draining_.push_back(std::move(it->second));
+      pools_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  ReapDrainedPools();
+}
+
+void WorkerClusterManager::ReapDrainedPools() {
+  for (auto it = draining_.begin(); it != draining_.end();) {
+    if ((*it)->Empty()) {
+      it = draining_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Busy connections finish on their own; look again later.
+  if (!draining_.empty()) {
+    if (!reap_timer_) {
+      reap_timer_ = std::make_unique<event::Timer>(dispatcher_, [this] { ReapDrainedPools(); });
+    }
+    reap_timer_->Enable(std::chrono::milliseconds(1000));
+  }
+}
+
+void WorkerClusterManager::DrainAll() {
+  for (auto& [key, pool] : pools_) {
+    pool->Drain();
+    draining_.push_back(std::move(pool));
+  }
+  pools_.clear();
+  ReapDrainedPools();
+}
+
+}  // namespace pilotfish::upstream

@@ -1,0 +1,62 @@
+// The worker's view of the clusters: per-cluster host set, load balancer and connection pools.
+// Touched only on its worker's thread; the main thread sends updates through Post().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "proxy/event/dispatcher.h"
+#include "proxy/upstream/http1_pool.h"
+#include "proxy/upstream/load_balancer.h"
+
+namespace pilotfish::upstream {
+
+class WorkerClusterManager {
+ public:
+  struct Cluster {
+    ClusterInfoSharedPtr info;
+    HostSetSharedPtr hosts;
+    LoadBalancerPtr lb;
+  };
+
+  WorkerClusterManager(event::Dispatcher& dispatcher, uint64_t seed)
+      : dispatcher_(dispatcher), seed_(seed) {}
+  ~WorkerClusterManager();
+
+  // nullptr when the cluster does not exist (yet).
+  Cluster* Get(std::string_view name);
+  // Adds or replaces a cluster. A replaced cluster's pools drain; a cluster whose ClusterInfo
+  // is the same object is left alone.
+  void AddOrUpdateCluster(ClusterInfoSharedPtr info, HostSetSharedPtr hosts);
+  void RemoveCluster(const std::string& name);
+  // New membership for an existing cluster; pools of hosts that left are drained.
+  void UpdateHosts(const std::string& name, HostSetSharedPtr hosts);
+  // The pool for (cluster, host), created on first use.
+  Http1ConnPool& PoolFor(const Cluster& cluster, const HostSharedPtr& host);
+  // Drains every pool (shutdown).
+  void DrainAll();
+
+ private:
+  void DrainPoolsOf(const ClusterInfo* info, const HostSet* keep);
+  void ReapDrainedPools();
+
+  event::Dispatcher& dispatcher_;
+  uint64_t seed_;
+  absl::flat_hash_map<std::string, Cluster> clusters_;
+  struct PoolKey {
+    const ClusterInfo* cluster;
+    const Host* host;
+    bool operator==(const PoolKey& o) const { return cluster == o.cluster && host == o.host; }
+    template <typename H>
+    friend H AbslHashValue(H h, const PoolKey& k) {
+      return H::combine(std::move(h), k.cluster, k.host);
+    }
+  };
+  absl::flat_hash_map<PoolKey, std::unique_ptr<Http1ConnPool>> pools_;
+  std::vector<std::unique_ptr<Http1ConnPool>> draining_;
+  event::TimerPtr reap_timer_;
+};
+
+}  // namespace pilotfish::upstream

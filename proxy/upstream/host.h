@@ -1,0 +1,64 @@
+// Upstream hosts and clusters as the workers see them: immutable config plus shared counters.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/types.h"
+#include "proxy/net/address.h"
+
+namespace pilotfish::upstream {
+
+// One endpoint. Shared by every worker; counters are atomics (read off the hot path).
+class Host {
+ public:
+  Host(net::Address address, std::string hostname, uint32_t weight)
+      : address_(address), hostname_(std::move(hostname)), weight_(weight == 0 ? 1 : weight) {}
+  const net::Address& address() const { return address_; }
+  const std::string& hostname() const { return hostname_; }
+  uint32_t weight() const { return weight_; }
+  std::string ToString() const { return address_.ToString(); }
+
+  std::atomic<uint64_t> rq_active{0};
+  std::atomic<uint64_t> cx_active{0};
+
+ private:
+  net::Address address_;
+  std::string hostname_;
+  uint32_t weight_;
+};
+using HostSharedPtr = std::shared_ptr<Host>;
+using HostVector = std::vector<HostSharedPtr>;
+
+// A cluster's current membership: replaced wholesale on DNS/EDS changes, never mutated.
+struct HostSet {
+  HostVector hosts;
+};
+using HostSetSharedPtr = std::shared_ptr<const HostSet>;
+
+// Cluster-wide resource counters for circuit breaking, shared across workers.
+struct ClusterResources {
+  std::atomic<uint64_t> connections{0};
+  std::atomic<uint64_t> pending_requests{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> retries{0};
+};
+
+// A cluster: immutable config plus counters shared across workers. Membership is not here:
+// the main thread owns it and posts each new HostSet to every worker.
+class ClusterInfo {
+ public:
+  explicit ClusterInfo(config::Cluster config) : config_(std::move(config)) {}
+  const config::Cluster& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  ClusterResources& resources() const { return resources_; }
+
+ private:
+  config::Cluster config_;
+  mutable ClusterResources resources_;
+};
+using ClusterInfoSharedPtr = std::shared_ptr<ClusterInfo>;
+
+}  // namespace pilotfish::upstream

@@ -1,0 +1,106 @@
+// Round robin (weighted when weights differ), random and least-request balancers.
+#include "proxy/upstream/load_balancer.h"
+
+#include <random>
+
+namespace pilotfish::upstream {
+namespace {
+
+class RoundRobin : public LoadBalancer {
+ public:
+  RoundRobin(HostSetSharedPtr hosts, uint64_t seed) : hosts_(std::move(hosts)) {
+    for (const auto& h : hosts_->hosts) {
+      if (h->weight() != hosts_->hosts.front()->weight()) weighted_ = true;
+    }
+    // Workers start at different offsets so they don't all hit host 0 first.
+    if (!hosts_->hosts.empty()) next_ = seed % hosts_->hosts.size();
+    current_.assign(hosts_->hosts.size(), 0);
+  }
+
+  HostSharedPtr ChooseHost(const LbContext* ctx) override {
+    const HostVector& hosts = hosts_->hosts;
+    if (hosts.empty()) return nullptr;
+    for (size_t attempt = 0; attempt < hosts.size(); ++attempt) {
+      const HostSharedPtr& h = weighted_ ? PickWeighted() : hosts[next_++ % hosts.size()];
+      if (ctx == nullptr || ctx->exclude != h.get() || hosts.size() == 1) return h;
+    }
+    return hosts[next_++ % hosts.size()];
+  }
+
+ private:
+  // Smooth weighted round robin: deterministic, interleaves hosts in proportion to weight.
+  const HostSharedPtr& PickWeighted() {
+    const HostVector& hosts = hosts_->hosts;
+    int64_t total = 0;
+    size_t best = 0;
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      current_[i] += hosts[i]->weight();
+      total += hosts[i]->weight();
+      if (current_[i] > current_[best]) best = i;
+    }
+    current_[best] -= total;
+    return hosts[best];
+  }
+
+  HostSetSharedPtr hosts_;
+  bool weighted_ = false;
+  size_t next_ = 0;
+  std::vector<int64_t> current_;
+};
+
+class Random : public LoadBalancer {
+ public:
+  Random(HostSetSharedPtr hosts, uint64_t seed) : hosts_(std::move(hosts)), rng_(seed) {}
+  HostSharedPtr ChooseHost(const LbContext*) override {
+    const HostVector& hosts = hosts_->hosts;
+    if (hosts.empty()) return nullptr;
+    return hosts[rng_() % hosts.size()];
+  }
+
+ private:
+  HostSetSharedPtr hosts_;
+  std::mt19937_64 rng_;
+};
+
+// Power of `choices` random choices, picking the host with fewer active requests.
+class LeastRequest : public LoadBalancer {
+ public:
+  LeastRequest(HostSetSharedPtr hosts, uint32_t choices, uint64_t seed)
+      : hosts_(std::move(hosts)), choices_(choices < 2 ? 2 : choices), rng_(seed) {}
+  HostSharedPtr ChooseHost(const LbContext*) override {
+    const HostVector& hosts = hosts_->hosts;
+    if (hosts.empty()) return nullptr;
+    HostSharedPtr best = hosts[rng_() % hosts.size()];
+    for (uint32_t i = 1; i < choices_; ++i) {
+      const HostSharedPtr& h = hosts[rng_() % hosts.size()];
+      if (h->rq_active.load(std::memory_order_relaxed) <
+          best->rq_active.load(std::memory_order_relaxed)) {
+        best = h;
+      }
+    }
+    return best;
+  }
+
+ private:
+  HostSetSharedPtr hosts_;
+  uint32_t choices_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+LoadBalancerPtr CreateLoadBalancer(const config::Cluster& cluster, HostSetSharedPtr hosts,
+                                   uint64_t seed) {
+  switch (cluster.lb_policy) {
+    case config::LbPolicy::kRandom:
+      return std::make_unique<Random>(std::move(hosts), seed);
+    case config::LbPolicy::kLeastRequest:
+      return std::make_unique<LeastRequest>(std::move(hosts), cluster.least_request_choice_count,
+                                            seed);
+    default:
+      // RING_HASH/MAGLEV fall back to round robin until consistent hashing lands.
+      return std::make_unique<RoundRobin>(std::move(hosts), seed);
+  }
+}
+
+}  // namespace pilotfish::upstream

@@ -1,0 +1,30 @@
+// Load balancers over a host set. One instance per worker per cluster (no shared state).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "proxy/upstream/host.h"
+
+namespace pilotfish::upstream {
+
+// Per-request inputs a load balancer may use.
+struct LbContext {
+  std::optional<uint64_t> hash;  // from the route's hash_policy
+  const Host* exclude = nullptr;  // previous host, for retry host predicates
+};
+
+class LoadBalancer {
+ public:
+  virtual ~LoadBalancer() = default;
+  // nullptr when the set is empty.
+  virtual HostSharedPtr ChooseHost(const LbContext* context) = 0;
+};
+using LoadBalancerPtr = std::unique_ptr<LoadBalancer>;
+
+// Builds the balancer for `policy` over `hosts` (which must outlive it: keep the HostSet).
+LoadBalancerPtr CreateLoadBalancer(const config::Cluster& cluster, HostSetSharedPtr hosts,
+                                   uint64_t seed);
+
+}  // namespace pilotfish::upstream

@@ -1,0 +1,72 @@
+// Small conversions shared by the translators: durations, percentages, addresses, inline data
+// sources and header mutations (request/response headers to add/remove).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "envoy/config/core/v3/address.pb.h"
+#include "envoy/config/core/v3/base.pb.h"
+#include "envoy/type/v3/percent.pb.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/repeated_field.h"
+#include "proxy/config/types.h"
+
+namespace pilotfish::xds {
+
+// A Duration as milliseconds (truncating, like Envoy); negative or out-of-range is an error.
+absl::StatusOr<config::Millis> ToMillis(const google::protobuf::Duration& duration,
+                                        absl::string_view path);
+// Same, but the duration must be > 0 (Envoy's `gt: {}` validation rule).
+absl::StatusOr<config::Millis> ToPositiveMillis(const google::protobuf::Duration& duration,
+                                                absl::string_view path);
+
+// FractionalPercent -> parts per million (capped at 1e6).
+absl::StatusOr<uint32_t> ToPerMillion(const envoy::type::v3::FractionalPercent& fraction,
+                                      absl::string_view path);
+// Percent (0..100) -> double, validated.
+absl::StatusOr<double> ToPercent(const envoy::type::v3::Percent& percent, absl::string_view path);
+
+// True for an IPv4 or IPv6 literal.
+bool IsIpLiteral(absl::string_view address);
+
+enum class AddressUse {
+  kListener,     // IP literal or pipe; the port is bound
+  kIpEndpoint,   // STATIC / EDS endpoint: IP literal or pipe
+  kDnsEndpoint,  // STRICT_DNS / LOGICAL_DNS endpoint: hostname or IP, no pipe
+  kBind,         // upstream source address: IP literal, port may be 0
+};
+absl::StatusOr<config::SocketAddress> TranslateAddress(
+    const envoy::config::core::v3::Address& address, absl::string_view path, AddressUse use);
+absl::StatusOr<config::SocketAddress> TranslateSocketAddress(
+    const envoy::config::core::v3::SocketAddress& address, absl::string_view path,
+    AddressUse use);
+
+// The bytes of an inline DataSource (inline_string / inline_bytes). A filename or environment
+// variable body is an error: pilotfish does not read files named by xDS resources.
+absl::StatusOr<std::string> InlineDataSource(const envoy::config::core::v3::DataSource& source,
+                                             absl::string_view path);
+
+// Header mutations at any level (route configuration, virtual host, route, weighted cluster).
+absl::Status TranslateHeaderMutations(
+    const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>&
+        request_add,
+    const google::protobuf::RepeatedPtrField<std::string>& request_remove,
+    const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>&
+        response_add,
+    const google::protobuf::RepeatedPtrField<std::string>& response_remove,
+    absl::string_view path, config::HeaderMutations* out);
+
+template <typename Message>
+absl::Status TranslateHeaderMutations(const Message& message, absl::string_view path,
+                                      config::HeaderMutations* out) {
+  return TranslateHeaderMutations(
+      message.request_headers_to_add(), message.request_headers_to_remove(),
+      message.response_headers_to_add(), message.response_headers_to_remove(), path, out);
+}
+
+}  // namespace pilotfish::xds

@@ -1,0 +1,61 @@
+// See proto_types.h.
+#include "xds/translate/proto_types.h"
+
+#include "absl/strings/str_cat.h"
+#include "envoy/admin/v3/config_dump.pb.h"
+#include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "envoy/extensions/access_loggers/file/v3/file.pb.h"
+#include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
+#include "envoy/service/discovery/v3/ads.pb.h"
+
+namespace pilotfish::xds {
+
+absl::string_view TypeNameOf(const google::protobuf::Any& any) {
+  absl::string_view url = any.type_url();
+  const size_t slash = url.rfind('/');
+  return slash == absl::string_view::npos ? url : url.substr(slash + 1);
+}
+
+std::string TypeUrl(absl::string_view type_name) { return absl::StrCat(kTypeUrlPrefix, type_name); }
+
+absl::Status UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message,
+                       absl::string_view path) {
+  const std::string& expected = message->GetDescriptor()->full_name();
+  if (TypeNameOf(any) != expected) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": expected type ", TypeUrl(expected), ", got ", any.type_url()));
+  }
+  if (!message->ParseFromString(any.value())) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot parse ", expected));
+  }
+  return absl::OkStatus();
+}
+
+void EnsureEnvoyProtosLinked() {
+  // Each descriptor() call references the generated file, whose descriptor table pulls in the
+  // files it imports; the result is cached by protobuf, so repeated calls are cheap.
+  static const bool linked = [] {
+    const google::protobuf::Descriptor* roots[] = {
+        envoy::config::bootstrap::v3::Bootstrap::descriptor(),
+        envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager::
+            descriptor(),
+        envoy::extensions::filters::http::router::v3::Router::descriptor(),
+        envoy::extensions::filters::http::fault::v3::HTTPFault::descriptor(),
+        envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::descriptor(),
+        envoy::extensions::filters::listener::original_dst::v3::OriginalDst::descriptor(),
+        envoy::extensions::access_loggers::file::v3::FileAccessLog::descriptor(),
+        envoy::extensions::upstreams::http::v3::HttpProtocolOptions::descriptor(),
+        envoy::service::discovery::v3::DiscoveryRequest::descriptor(),
+        envoy::admin::v3::ConfigDump::descriptor(),
+    };
+    return sizeof(roots) > 0;
+  }();
+  (void)linked;
+}
+
+}  // namespace pilotfish::xds
