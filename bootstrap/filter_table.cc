@@ -24,11 +24,12 @@ std::string TypeName(const google::protobuf::Any& any) {
   return slash == std::string::npos ? url : url.substr(slash + 1);
 }
 
-absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(
-    const google::protobuf::Any& any, const std::string& path,
-    std::vector<std::string>* warnings) {
+absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::protobuf::Any& any,
+                                                             const std::string& path,
+                                                             std::vector<std::string>* warnings) {
   envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager proto;
-  if (!any.UnpackTo(&proto)) return absl::InvalidArgumentError(path + ": cannot decode typed_config");
+  if (!any.UnpackTo(&proto))
+    return absl::InvalidArgumentError(path + ": cannot decode typed_config");
   auto cfg = xds::TranslateHcm(proto, path, warnings);
   if (!cfg.ok()) return cfg.status();
   auto runtime = std::make_shared<filters::hcm::HcmRuntimeConfig>();
@@ -37,21 +38,24 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(
     return absl::InvalidArgumentError(absl::StrCat(
         path, ".rds: dynamic route configuration (RDS) is not supported by pilotfish yet"));
   }
-  auto table = router::RouteTable::Create(*runtime->config.route_config);
+  auto table = ::pilotfish::router::RouteTable::Create(*runtime->config.route_config);
   if (!table.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ".route_config.", table.status().message()));
   }
   runtime->route_table = *table;
+  if (!runtime->config.access_logs.empty() && warnings != nullptr) {
+    warnings->push_back(path + ".access_log: access logs are not written yet (issue 5); ignored");
+  }
   for (size_t i = 0; i < runtime->config.http_filters.size(); ++i) {
     const config::HttpFilter& f = runtime->config.http_filters[i];
     std::string type = f.type_url.substr(f.type_url.rfind('/') + 1);
     if (type == kRouterType) {
       runtime->filter_factories.push_back(std::make_shared<filters::router::RouterFactory>());
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ".http_filters[", i, "] (", f.name, "): filter type ", f.type_url,
-                       " is not supported by pilotfish yet"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ".http_filters[", i, "] (", f.name,
+                                                     "): filter type ", f.type_url,
+                                                     " is not supported by pilotfish yet"));
     }
   }
   return std::make_shared<filters::hcm::HcmFactory>(std::move(runtime));

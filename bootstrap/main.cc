@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
                             const std::string& path) {
     return bootstrap::CreateNetworkFilter(name, any, path, &warnings);
   };
-  auto cfg = xds::TranslateBootstrap(*proto, lookup, &warnings);
+  auto cfg = pilotfish::xds::TranslateBootstrap(*proto, lookup, &warnings);
   for (const auto& w : warnings) PF_LOG(kWarning, "config: %s", w.c_str());
   if (!cfg.ok()) {
     fprintf(stderr, "pilotfish: invalid configuration: %s\n",

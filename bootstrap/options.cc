@@ -8,10 +8,16 @@
 namespace pilotfish::bootstrap {
 namespace {
 // Flags accepted for compatibility with Envoy/Istio command lines that change nothing here.
-const char* const kIgnoredWithValue[] = {
-    "--base-id", "--local-address-ip-version", "--file-flush-interval-msec",
-    "--file-flush-min-size-kb", "--component-log-level", "--log-format", "--log-path",
-    "--parent-shutdown-time-s", "--service-zone", "--restart-epoch"};
+const char* const kIgnoredWithValue[] = {"--base-id",
+                                         "--local-address-ip-version",
+                                         "--file-flush-interval-msec",
+                                         "--file-flush-min-size-kb",
+                                         "--component-log-level",
+                                         "--log-format",
+                                         "--log-path",
+                                         "--parent-shutdown-time-s",
+                                         "--service-zone",
+                                         "--restart-epoch"};
 const char* const kIgnoredBool[] = {"--disable-hot-restart", "--skip-deprecated-logs",
                                     "--log-format-escaped", "--enable-core-dump"};
 }  // namespace

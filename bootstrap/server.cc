@@ -18,9 +18,9 @@ namespace pilotfish::bootstrap {
 class Server::DnsResolver {
  public:
   DnsResolver(Server& server, const config::Cluster& cluster)
-      : server_(server), cluster_(cluster),
-        timer_(std::make_unique<event::Timer>(server.main_,
-                                              [this] { Resolve(); })) {}
+      : server_(server),
+        cluster_(cluster),
+        timer_(std::make_unique<event::Timer>(server.main_, [this] { Resolve(); })) {}
   ~DnsResolver() {
     for (auto* r : in_flight_) r->data = nullptr;
   }
@@ -194,8 +194,8 @@ absl::Status Server::Initialize(ServerConfig config) {
   if (config_.admin_address) {
     admin_ = std::make_unique<admin::AdminServer>(main_);
     InstallAdminHandlers();
-    auto addr = net::Address::FromIpPort(config_.admin_address->address,
-                                         config_.admin_address->port);
+    auto addr =
+        net::Address::FromIpPort(config_.admin_address->address, config_.admin_address->port);
     std::string err;
     if (!addr) return absl::InvalidArgumentError("admin.address: not an IP address");
     if (!admin_->Listen(*addr, &err)) return absl::InvalidArgumentError(err);
@@ -206,9 +206,8 @@ absl::Status Server::Initialize(ServerConfig config) {
 
 void Server::PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr hosts) {
   for (auto& w : workers_) {
-    w->dispatcher().Post([w = w.get(), cluster, hosts] {
-      w->cluster_manager().UpdateHosts(cluster, hosts);
-    });
+    w->dispatcher().Post(
+        [w = w.get(), cluster, hosts] { w->cluster_manager().UpdateHosts(cluster, hosts); });
   }
 }
 
@@ -224,8 +223,8 @@ void Server::StartDns() {
     for (const auto& ep : c.endpoints) {
       auto a = net::Address::FromIpPort(ep.address.address, ep.address.port);
       if (a) {
-        hosts->hosts.push_back(std::make_shared<upstream::Host>(*a, ep.hostname,
-                                                                ep.load_balancing_weight));
+        hosts->hosts.push_back(
+            std::make_shared<upstream::Host>(*a, ep.hostname, ep.load_balancing_weight));
       }
     }
     PublishHosts(c.name, hosts);
@@ -241,31 +240,30 @@ void Server::InstallAdminHandlers() {
                        r.body = draining_ ? "DRAINING\n" : (live_ ? "LIVE\n" : "INITIALIZING\n");
                        return r;
                      });
-  admin_->AddHandler("/server_info", "print server version/status information", false,
-                     [this](const admin::AdminRequest&) {
-                       admin::AdminResponse r;
-                       r.content_type = "application/json";
-                       auto up = std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::steady_clock::now() - start_time_)
-                                     .count();
-                       r.body = absl::StrCat(
-                           "{\"version\":\"pilotfish/0.1\",\"state\":\"",
-                           draining_ ? "DRAINING" : (live_ ? "LIVE" : "INITIALIZING"),
-                           "\",\"uptime_current_epoch\":\"", up, "s\",\"node\":{\"id\":\"",
-                           config_.node_id, "\",\"cluster\":\"", config_.node_cluster,
-                           "\"},\"command_line_options\":{\"concurrency\":", workers_.size(),
-                           "}}\n");
-                       return r;
-                     });
-  admin_->AddHandler("/listeners", "print listener info", false,
-                     [this](const admin::AdminRequest&) {
-                       admin::AdminResponse r;
-                       for (const auto& l : config_.listeners) {
-                         r.body += absl::StrCat(l.name, "::", l.address.address, ":",
-                                                l.address.port, "\n");
-                       }
-                       return r;
-                     });
+  admin_->AddHandler(
+      "/server_info", "print server version/status information", false,
+      [this](const admin::AdminRequest&) {
+        admin::AdminResponse r;
+        r.content_type = "application/json";
+        auto up = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::steady_clock::now() - start_time_)
+                      .count();
+        r.body =
+            absl::StrCat("{\"version\":\"pilotfish/0.1\",\"state\":\"",
+                         draining_ ? "DRAINING" : (live_ ? "LIVE" : "INITIALIZING"),
+                         "\",\"uptime_current_epoch\":\"", up, "s\",\"node\":{\"id\":\"",
+                         config_.node_id, "\",\"cluster\":\"", config_.node_cluster,
+                         "\"},\"command_line_options\":{\"concurrency\":", workers_.size(), "}}\n");
+        return r;
+      });
+  admin_->AddHandler(
+      "/listeners", "print listener info", false, [this](const admin::AdminRequest&) {
+        admin::AdminResponse r;
+        for (const auto& l : config_.listeners) {
+          r.body += absl::StrCat(l.name, "::", l.address.address, ":", l.address.port, "\n");
+        }
+        return r;
+      });
   admin_->AddHandler("/quitquitquit", "exit the server", true, [this](const admin::AdminRequest&) {
     main_.Post([this] { StartDrainAndExit(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
@@ -291,9 +289,10 @@ int Server::Run() {
     }
     server::Worker* w = workers_[i].get();
     w->dispatcher().Post([w, snap = snapshot_, fds] { w->ApplySnapshot(snap, fds); });
-    w->Start();
   }
+  // Static membership is queued behind the snapshot, so a worker has hosts before it accepts.
   StartDns();
+  for (auto& w : workers_) w->Start();
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     auto* h = new uv_signal_t;
     uv_signal_init(main_.loop(), h);

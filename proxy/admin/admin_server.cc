@@ -34,8 +34,8 @@ class AdminServer::AdminConnection : public net::ConnectionCallbacks,
     done_ = true;
     auto owned = std::move(*pos_);
     server_.connections_.erase(pos_);
-    server_.dispatcher_.DeferredDelete(std::unique_ptr<event::DeferredDeletable>(
-        new Holder(std::move(owned))));
+    server_.dispatcher_.DeferredDelete(
+        std::unique_ptr<event::DeferredDeletable>(new Holder(std::move(owned))));
   }
 
   void OnRequestHeaders(http::RequestHeadersPtr headers, bool end_stream) override {

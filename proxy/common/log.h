@@ -19,9 +19,9 @@ void Write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3
 
 }  // namespace pilotfish::log
 
-#define PF_LOG(level, ...)                                                        \
-  do {                                                                            \
-    if (::pilotfish::log::Enabled(::pilotfish::log::Level::level)) {              \
-      ::pilotfish::log::Write(::pilotfish::log::Level::level, __VA_ARGS__);       \
-    }                                                                             \
+#define PF_LOG(level, ...)                                                  \
+  do {                                                                      \
+    if (::pilotfish::log::Enabled(::pilotfish::log::Level::level)) {        \
+      ::pilotfish::log::Write(::pilotfish::log::Level::level, __VA_ARGS__); \
+    }                                                                       \
   } while (0)

@@ -20,8 +20,9 @@ struct AccessLog {
 // An HTTP filter in the HCM chain, by its config name and type URL. The runtime instantiates
 // the ones it knows (router, fault); translation rejects the rest with a clear error.
 struct HttpFilter {
-  std::string name;      // e.g. "envoy.filters.http.router"
-  std::string type_url;  // e.g. "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+  std::string name;  // e.g. "envoy.filters.http.router"
+  std::string
+      type_url;  // e.g. "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
   std::shared_ptr<const PerFilterConfig> config;  // filter-specific parsed config (may be null)
 };
 
@@ -35,8 +36,8 @@ struct HttpConnectionManager {
   std::vector<std::string> upgrade_types;  // e.g. "websocket"
   // Listed with enabled: false: off by default, a route's upgrade_configs may enable them.
   std::vector<std::string> disabled_upgrade_types;
-  Millis stream_idle_timeout{300000};      // 5 min; 0 disables
-  Millis request_timeout{0};               // 0: disabled
+  Millis stream_idle_timeout{300000};  // 5 min; 0 disables
+  Millis request_timeout{0};           // 0: disabled
   Millis request_headers_timeout{0};
   Millis drain_timeout{5000};
   std::optional<Millis> idle_timeout = Millis(3600 * 1000);  // downstream connection idle
@@ -49,8 +50,11 @@ struct HttpConnectionManager {
   bool generate_request_id = true;
   bool preserve_external_request_id = false;
   std::string server_name = "envoy";
-  enum class ServerHeader { kOverwrite, kAppendIfAbsent, kPassThrough } server_header =
-      ServerHeader::kOverwrite;
+  enum class ServerHeader {
+    kOverwrite,
+    kAppendIfAbsent,
+    kPassThrough
+  } server_header = ServerHeader::kOverwrite;
   bool normalize_path = false;
   bool merge_slashes = false;
   bool accept_http_10 = true;  // Envoy defaults to false; Istio sidecars accept 1.0 (brief)

@@ -54,8 +54,12 @@ struct RouteMatch {
   std::optional<uint32_t> runtime_fraction_per_million;  // runtime_fraction default value
 };
 
-enum class HeaderAppendAction { kAppendIfExistsOrAdd, kAddIfAbsent, kOverwriteIfExistsOrAdd,
-                                kOverwriteIfExists };
+enum class HeaderAppendAction {
+  kAppendIfExistsOrAdd,
+  kAddIfAbsent,
+  kOverwriteIfExistsOrAdd,
+  kOverwriteIfExists
+};
 struct HeaderValueOption {
   std::string key;
   std::string value;
@@ -116,7 +120,7 @@ struct RouteAction {
   std::optional<RetryPolicy> retry_policy;
   std::vector<HashPolicy> hash_policy;
   std::vector<RequestMirrorPolicy> request_mirror_policies;
-  std::vector<std::string> upgrade_types;  // upgrade_configs with enabled != false
+  std::vector<std::string> upgrade_types;           // upgrade_configs with enabled != false
   std::vector<std::string> disabled_upgrade_types;  // upgrade_configs with enabled: false
 };
 
@@ -234,12 +238,12 @@ struct Cluster {
   Millis dns_refresh_rate{5000};
   DnsLookupFamily dns_lookup_family = DnsLookupFamily::kAuto;
   bool respect_dns_ttl = false;
-  uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  uint32_t max_requests_per_connection = 0;                  // 0: unlimited
   std::optional<Millis> idle_timeout = Millis(3600 * 1000);  // upstream connection idle
   std::optional<Millis> max_connection_duration;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
-  CircuitBreakerThresholds circuit_breakers;        // DEFAULT priority
-  CircuitBreakerThresholds circuit_breakers_high;   // HIGH priority
+  CircuitBreakerThresholds circuit_breakers;       // DEFAULT priority
+  CircuitBreakerThresholds circuit_breakers_high;  // HIGH priority
   std::optional<OutlierDetection> outlier_detection;
   uint32_t healthy_panic_threshold_percent = 50;
   uint32_t least_request_choice_count = 2;

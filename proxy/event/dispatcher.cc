@@ -1,8 +1,8 @@
 // Dispatcher: a libuv loop with deferred delete (check phase) and a coalescing post queue.
 #include "proxy/event/dispatcher.h"
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace pilotfish::event {
 namespace {

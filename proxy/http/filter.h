@@ -15,7 +15,7 @@ class Dispatcher;
 namespace pilotfish::router {
 class CompiledRoute;
 struct CompiledVirtualHost;
-}
+}  // namespace pilotfish::router
 namespace pilotfish::server {
 class Worker;
 }

@@ -40,9 +40,9 @@ class HeaderMap {
 };
 
 struct RequestHeaders {
-  std::string method;     // :method
-  std::string path;       // :path (request target as received, including the query)
-  std::string authority;  // :authority (from Host, or the absolute-form target)
+  std::string method;           // :method
+  std::string path;             // :path (request target as received, including the query)
+  std::string authority;        // :authority (from Host, or the absolute-form target)
   std::string scheme = "http";  // :scheme
   int version_minor = 1;        // HTTP/1.<minor>
   HeaderMap headers;            // everything else, Host excluded

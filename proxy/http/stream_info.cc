@@ -5,15 +5,24 @@ namespace pilotfish::http {
 
 std::string ResponseFlagsToString(uint32_t flags) {
   static const std::pair<ResponseFlag, const char*> kNames[] = {
-      {kFailedLocalHealthCheck, "LH"},   {kNoHealthyUpstream, "UH"},
-      {kUpstreamRequestTimeout, "UT"},   {kLocalReset, "LR"},
-      {kUpstreamRemoteReset, "UR"},      {kUpstreamConnectionFailure, "UF"},
-      {kUpstreamConnectionTermination, "UC"}, {kUpstreamOverflow, "UO"},
-      {kNoRouteFound, "NR"},             {kDelayInjected, "DI"},
-      {kFaultInjected, "FI"},            {kDownstreamConnectionTermination, "DC"},
-      {kUpstreamRetryLimitExceeded, "URX"}, {kStreamIdleTimeout, "SI"},
-      {kInvalidEnvoyRequestHeaders, "IH"},  {kDownstreamProtocolError, "DPE"},
-      {kUpstreamProtocolError, "UPE"},   {kNoClusterFound, "NC"},
+      {kFailedLocalHealthCheck, "LH"},
+      {kNoHealthyUpstream, "UH"},
+      {kUpstreamRequestTimeout, "UT"},
+      {kLocalReset, "LR"},
+      {kUpstreamRemoteReset, "UR"},
+      {kUpstreamConnectionFailure, "UF"},
+      {kUpstreamConnectionTermination, "UC"},
+      {kUpstreamOverflow, "UO"},
+      {kNoRouteFound, "NR"},
+      {kDelayInjected, "DI"},
+      {kFaultInjected, "FI"},
+      {kDownstreamConnectionTermination, "DC"},
+      {kUpstreamRetryLimitExceeded, "URX"},
+      {kStreamIdleTimeout, "SI"},
+      {kInvalidEnvoyRequestHeaders, "IH"},
+      {kDownstreamProtocolError, "DPE"},
+      {kUpstreamProtocolError, "UPE"},
+      {kNoClusterFound, "NC"},
       {kDurationTimeout, "DT"},
   };
   std::string out;

@@ -10,25 +10,25 @@ namespace pilotfish::http {
 // Envoy's response flags (the short names appear in access logs and metrics labels).
 enum ResponseFlag : uint32_t {
   kNoFlags = 0,
-  kFailedLocalHealthCheck = 1u << 0,   // LH
-  kNoHealthyUpstream = 1u << 1,        // UH
-  kUpstreamRequestTimeout = 1u << 2,   // UT
-  kLocalReset = 1u << 3,               // LR
-  kUpstreamRemoteReset = 1u << 4,      // UR
-  kUpstreamConnectionFailure = 1u << 5,  // UF
-  kUpstreamConnectionTermination = 1u << 6,  // UC
-  kUpstreamOverflow = 1u << 7,         // UO
-  kNoRouteFound = 1u << 8,             // NR
-  kDelayInjected = 1u << 9,            // DI
-  kFaultInjected = 1u << 10,           // FI
+  kFailedLocalHealthCheck = 1u << 0,            // LH
+  kNoHealthyUpstream = 1u << 1,                 // UH
+  kUpstreamRequestTimeout = 1u << 2,            // UT
+  kLocalReset = 1u << 3,                        // LR
+  kUpstreamRemoteReset = 1u << 4,               // UR
+  kUpstreamConnectionFailure = 1u << 5,         // UF
+  kUpstreamConnectionTermination = 1u << 6,     // UC
+  kUpstreamOverflow = 1u << 7,                  // UO
+  kNoRouteFound = 1u << 8,                      // NR
+  kDelayInjected = 1u << 9,                     // DI
+  kFaultInjected = 1u << 10,                    // FI
   kDownstreamConnectionTermination = 1u << 11,  // DC
   kUpstreamRetryLimitExceeded = 1u << 12,       // URX
-  kStreamIdleTimeout = 1u << 13,       // SI
-  kInvalidEnvoyRequestHeaders = 1u << 14,  // IH
-  kDownstreamProtocolError = 1u << 15,     // DPE
-  kUpstreamProtocolError = 1u << 16,       // UPE
-  kNoClusterFound = 1u << 17,              // NC
-  kDurationTimeout = 1u << 18,             // DT
+  kStreamIdleTimeout = 1u << 13,                // SI
+  kInvalidEnvoyRequestHeaders = 1u << 14,       // IH
+  kDownstreamProtocolError = 1u << 15,          // DPE
+  kUpstreamProtocolError = 1u << 16,            // UPE
+  kNoClusterFound = 1u << 17,                   // NC
+  kDurationTimeout = 1u << 18,                  // DT
 };
 // "UF,URX" style, or "-" when no flag is set (Envoy's access-log form).
 std::string ResponseFlagsToString(uint32_t flags);

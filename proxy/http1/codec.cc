@@ -58,7 +58,7 @@ bool ValidAuthority(std::string_view s) {
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 // llhttp already skips leading whitespace, but keeps trailing whitespace in values.
-inline void TrimOws(std::string& s) {
+void TrimOws(std::string& s) {
   if (s.empty() || (!IsOws(s.back()) && !IsOws(s.front()))) return;
   size_t end = s.size();
   while (end > 0 && IsOws(s[end - 1])) --end;
@@ -75,8 +75,8 @@ std::string_view TrimOws(std::string_view s) {
 }
 
 // Checks the Transfer-Encoding codings (all TE headers, in order). Returns 0 when the only
-// coding is "chunked", 400 when chunked is not the final coding (RFC 9112 6.3: the length cannot
-// be determined) and 501 when chunked is final but other codings we do not implement precede it.
+// coding is "chunked", otherwise 501 Not Implemented, as Envoy's codec answers any other
+// transfer-coding (its "http1.invalid_transfer_encoding").
 int CheckTransferEncoding(const http::HeaderMap& headers) {
   size_t codings = 0;
   bool last_chunked = false;
@@ -94,8 +94,7 @@ int CheckTransferEncoding(const http::HeaderMap& headers) {
       rest.remove_prefix(comma + 1);
     }
   }
-  if (!last_chunked) return 400;
-  return codings == 1 ? 0 : 501;
+  return last_chunked && codings == 1 ? 0 : 501;
 }
 
 // Maps an llhttp error to a detail string in Envoy's style.
@@ -123,8 +122,6 @@ const char* DetailsForParserError(llhttp_errno_t err, const char* reason) {
       return kCodecError;
   }
 }
-
-}  // namespace
 
 // State shared by both directions: the llhttp parser, the header block being accumulated from
 // the pieces llhttp hands over, the limits, and the checks llhttp's loose build does not make.
@@ -261,6 +258,8 @@ struct ParserBase {
   bool upgraded = false;
   bool errored = false;
 };
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Server side.

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <linux/netfilter_ipv4.h>
+
 #include <cstring>
 
 namespace pilotfish::net {

@@ -14,11 +14,16 @@ std::atomic<uint64_t> g_next_id{1};
 
 const char* CloseReasonName(CloseReason r) {
   switch (r) {
-    case CloseReason::kLocal: return "local";
-    case CloseReason::kRemoteClose: return "remote";
-    case CloseReason::kConnectFail: return "connect_fail";
-    case CloseReason::kConnectTimeout: return "connect_timeout";
-    case CloseReason::kError: return "error";
+    case CloseReason::kLocal:
+      return "local";
+    case CloseReason::kRemoteClose:
+      return "remote";
+    case CloseReason::kConnectFail:
+      return "connect_fail";
+    case CloseReason::kConnectTimeout:
+      return "connect_timeout";
+    case CloseReason::kError:
+      return "error";
   }
   return "unknown";
 }
@@ -44,8 +49,7 @@ Connection::~Connection() {
   }
 }
 
-std::unique_ptr<Connection> Connection::Accept(event::Dispatcher& dispatcher,
-                                               uv_stream_t* server) {
+std::unique_ptr<Connection> Connection::Accept(event::Dispatcher& dispatcher, uv_stream_t* server) {
   std::unique_ptr<Connection> c(new Connection(dispatcher));
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c->tcp_)) != 0) return nullptr;
   uv_tcp_nodelay(c->tcp_, 1);
@@ -115,8 +119,7 @@ int Connection::fd() const {
 void Connection::StartReading() {
   reading_started_ = true;
   if (state_ == State::kOpen && read_disable_count_ == 0 && !read_eof_) {
-    uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Connection::OnAlloc,
-                  &Connection::OnRead);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Connection::OnAlloc, &Connection::OnRead);
   }
 }
 

@@ -77,7 +77,10 @@ class Connection : public event::DeferredDeletable {
   const Address& local_address() const { return local_; }
   const Address& remote_address() const { return remote_; }
   // The listener's view of the local address: the original destination when redirected.
-  void RestoreLocalAddress(const Address& a) { local_ = a; local_restored_ = true; }
+  void RestoreLocalAddress(const Address& a) {
+    local_ = a;
+    local_restored_ = true;
+  }
   bool local_address_restored() const { return local_restored_; }
   int fd() const;
   uint64_t bytes_read() const { return bytes_read_; }

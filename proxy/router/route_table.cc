@@ -16,8 +16,7 @@ absl::StatusOr<std::shared_ptr<const RE2>> CompileRegex(const std::string& patte
   opts.set_case_sensitive(case_sensitive);
   auto re = std::make_shared<const RE2>(pattern, opts);
   if (!re->ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid regex '", pattern, "': ", re->error()));
+    return absl::InvalidArgumentError(absl::StrCat("invalid regex '", pattern, "': ", re->error()));
   }
   return re;
 }
@@ -63,11 +62,16 @@ bool StringMatcherImpl::Matches(std::string_view value) const {
     value = lowered;
   }
   switch (config_.kind) {
-    case config::StringMatchKind::kExact: return value == config_.value;
-    case config::StringMatchKind::kPrefix: return StartsWith(value, config_.value);
-    case config::StringMatchKind::kSuffix: return EndsWith(value, config_.value);
-    case config::StringMatchKind::kContains: return Contains(value, config_.value);
-    case config::StringMatchKind::kSafeRegex: return RE2::FullMatch(value, *regex_);
+    case config::StringMatchKind::kExact:
+      return value == config_.value;
+    case config::StringMatchKind::kPrefix:
+      return StartsWith(value, config_.value);
+    case config::StringMatchKind::kSuffix:
+      return EndsWith(value, config_.value);
+    case config::StringMatchKind::kContains:
+      return Contains(value, config_.value);
+    case config::StringMatchKind::kSafeRegex:
+      return RE2::FullMatch(value, *regex_);
   }
   return false;
 }
@@ -96,8 +100,8 @@ bool HeaderMatcherImpl::MatchesValue(const std::string* value) const {
       break;
     case config::HeaderMatcher::Kind::kRange: {
       int64_t v;
-      match = value != nullptr && ParseInt(std::string_view(*value), &v) && v >= config_.range_start &&
-              v < config_.range_end;
+      match = value != nullptr && ParseInt(std::string_view(*value), &v) &&
+              v >= config_.range_start && v < config_.range_end;
       break;
     }
     default:
@@ -215,9 +219,9 @@ bool CompiledRoute::Matches(const http::RequestHeaders& headers, std::string_vie
   return true;
 }
 
-const std::string& CompiledRoute::SelectCluster(const http::RequestHeaders& headers,
-                                                uint64_t random,
-                                                const config::WeightedClusterEntry** weighted) const {
+const std::string& CompiledRoute::SelectCluster(
+    const http::RequestHeaders& headers, uint64_t random,
+    const config::WeightedClusterEntry** weighted) const {
   static const std::string kEmpty;
   if (weighted != nullptr) *weighted = nullptr;
   const config::RouteAction& a = route_.route;
@@ -250,8 +254,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
     for (size_t j = 0; j < vh.routes.size(); ++j) {
       auto r = CompiledRoute::Create(vh.routes[j]);
       if (!r.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("virtual_hosts[", i, "].routes[", j,
-                                                       "]: ", r.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("virtual_hosts[", i, "].routes[", j, "]: ", r.status().message()));
       }
       cvh.routes.push_back(std::move(*r));
     }

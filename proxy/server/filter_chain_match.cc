@@ -65,8 +65,8 @@ const config::FilterChain* SelectFilterChain(const config::Listener& listener,
       if (!found) continue;
     }
     int64_t score = (m.destination_port ? (int64_t{1} << 40) : 0) + (int64_t{dst} << 24) +
-                    (m.transport_protocol.empty() ? 0 : (int64_t{1} << 20)) +
-                    (int64_t{src} << 8) + (m.source_ports.empty() ? 0 : 1);
+                    (m.transport_protocol.empty() ? 0 : (int64_t{1} << 20)) + (int64_t{src} << 8) +
+                    (m.source_ports.empty() ? 0 : 1);
     if (score > best_score) {
       best_score = score;
       best = &chain;

@@ -11,7 +11,6 @@ bool CidrContains(const config::CidrRange& range, const net::Address& address);
 
 // nullptr when no chain matches and there is no default chain.
 const config::FilterChain* SelectFilterChain(const config::Listener& listener,
-                                             const net::Address& local,
-                                             const net::Address& remote);
+                                             const net::Address& local, const net::Address& remote);
 
 }  // namespace pilotfish::server

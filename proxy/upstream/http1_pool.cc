@@ -73,6 +73,7 @@ void UpstreamClient::ReleaseStream(bool reusable) {
 
 void UpstreamClient::OnConnected() {
   connected_ = true;
+  connection_->StartReading();
   pool_.connecting_--;
   pool_.OnClientReady(this);
 }
@@ -263,25 +264,25 @@ void Http1ConnPool::OnClientReady(UpstreamClient* client) {
   }
   idle_.push_back(client);
   if (cluster_->config().idle_timeout && cluster_->config().idle_timeout->count() > 0) {
-    client->idle_timer_ = std::make_unique<event::Timer>(dispatcher_, [client] {
-      client->connection_->Close();
-    });
+    client->idle_timer_ =
+        std::make_unique<event::Timer>(dispatcher_, [client] { client->connection_->Close(); });
     client->idle_timer_->Enable(*cluster_->config().idle_timeout);
   }
 }
 
 void Http1ConnPool::OnClientConnectFailed(UpstreamClient* client, net::CloseReason reason) {
-  PoolFailure failure = reason == net::CloseReason::kConnectTimeout
-                            ? PoolFailure::kConnectTimeout
-                            : PoolFailure::kConnectFail;
-  OnClientClosed(client);
-  // Fail the streams that no other in-flight connection attempt will serve.
+  PoolFailure failure = reason == net::CloseReason::kConnectTimeout ? PoolFailure::kConnectTimeout
+                                                                    : PoolFailure::kConnectFail;
+  // Fail the streams that no other in-flight connection attempt will serve, before the slot is
+  // released (releasing it would otherwise open a new connection for them).
+  std::list<std::unique_ptr<Pending>> failed;
   while (pending_.size() > connecting_) {
-    std::unique_ptr<Pending> p = std::move(pending_.front());
+    failed.push_back(std::move(pending_.front()));
     pending_.pop_front();
     cluster_->resources().pending_requests.fetch_sub(1, std::memory_order_relaxed);
-    p->callbacks->OnPoolFailure(failure);
   }
+  OnClientClosed(client);
+  for (auto& p : failed) p->callbacks->OnPoolFailure(failure);
 }
 
 void Http1ConnPool::OnClientClosed(UpstreamClient* client) {

@@ -11,7 +11,7 @@ namespace pilotfish::upstream {
 
 // Per-request inputs a load balancer may use.
 struct LbContext {
-  std::optional<uint64_t> hash;  // from the route's hash_policy
+  std::optional<uint64_t> hash;   // from the route's hash_policy
   const Host* exclude = nullptr;  // previous host, for retry host predicates
 };
 

@@ -244,7 +244,8 @@ class RawConn:
             if len(self.buf) > limit:
                 raise ProtocolError(f"no {delim!r} within {limit} bytes")
             if not self._fill(deadline):
-                raise ProtocolError(f"connection closed before {delim!r}; got {bytes(self.buf)[:300]!r}")
+                raise ProtocolError(
+                    f"connection closed before {delim!r}; got {bytes(self.buf)[:300]!r}")
 
     def read_exact(self, n, timeout=None, sink=None):
         deadline = self._deadline(timeout)
@@ -701,6 +702,23 @@ class EchoServer(_Process):
         self._stats_calls += 1
         return http_get_json(self.port, "/stats")
 
+    def wait_quiet(self, timeout=5.0, settle=0.2):
+        """Waits until no other client has a connection open and connections_total has not moved
+        for `settle` seconds, e.g. after a proxy's readiness probes (a tcp_proxy opens an
+        upstream connection for each of them)."""
+        deadline = time.monotonic() + timeout
+        last_total, since = None, time.monotonic()
+        while True:
+            c = self.counters()
+            now = time.monotonic()
+            if c["connections_total"] != last_total:
+                last_total, since = c["connections_total"], now
+            elif c["connections_active"] == 0 and now - since >= settle:
+                return c
+            if now > deadline:
+                raise AssertionError(f"echo {self.name} not quiet after {timeout}s: {c}")
+            time.sleep(0.02)
+
     def counters(self):
         """/stats with this harness's own /stats traffic taken out: the number of connections
         and requests other clients (the proxy) made, and their connections still open. The echo
@@ -737,7 +755,7 @@ class Proxy(_Process):
             argv += ["--concurrency", str(self.concurrency)]
         return argv + self.args
 
-    def start(self, timeout=DEFAULT_TIMEOUT, attempts=4):
+    def start(self, timeout=DEFAULT_TIMEOUT, attempts=4, admin_ready=True):
         require_binary(PILOTFISH_BIN, "pilotfish")
         for attempt in range(attempts):
             self.ports = {n: free_port() for n in self.bootstrap.listener_names()}
@@ -748,19 +766,22 @@ class Proxy(_Process):
                 f.write(f"=== start attempt {attempt + 1}: {' '.join(self.argv())}\n".encode())
             self._spawn(self.argv())
             try:
-                self.wait_ready(timeout)
+                self.wait_ready(timeout, admin_ready=admin_ready)
                 return self
             except AssertionError:
                 log = self.log_tail(200).lower()
                 if (self.proc.poll() is not None and attempt + 1 < attempts
                         and ("address already in use" in log or "eaddrinuse" in log)):
                     continue  # a port was taken between free_port() and bind(): new ports
+                self.expect_exit = True  # already reported by this failure
                 self.kill()
                 raise
         raise AssertionError("unreachable")
 
-    def wait_ready(self, timeout=DEFAULT_TIMEOUT):
-        """Waits until every listener (and admin) port accepts a TCP connection."""
+    def wait_ready(self, timeout=DEFAULT_TIMEOUT, admin_ready=True):
+        """Waits until every listener (and admin) port accepts a TCP connection and then, with
+        admin_ready, until admin GET /ready answers 200 (Envoy: LIVE once workers started).
+        test_lifecycle checks separately that a listener serves as soon as it accepts."""
         deadline = time.monotonic() + timeout
         pending = list(self.ports.values()) + ([self.admin_port] if self.admin_port else [])
         while pending:
@@ -774,6 +795,22 @@ class Proxy(_Process):
                 raise AssertionError(f"pilotfish not accepting on port {pending[0]} after "
                                      f"{timeout}s:\n{self.log_tail()}")
             time.sleep(0.02)
+        if admin_ready and self.admin_port:
+            last = None
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"pilotfish exited with {self.proc.returncode} before "
+                                         f"/ready:\n{self.log_tail()}")
+                try:
+                    last = http_request(self.admin_port, "GET", "/ready", timeout=2)
+                    if last.status == 200:
+                        break
+                except (OSError, http.client.HTTPException) as e:
+                    last = e
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"admin /ready not 200 after {timeout}s (last: "
+                                         f"{last!r}):\n{self.log_tail()}")
+                time.sleep(0.02)
         return self
 
     def rss_bytes(self):
@@ -847,11 +884,11 @@ class ProxyTestCase(unittest.TestCase):
         return e.start()
 
     def start_proxy(self, bootstrap, args=(), concurrency=2, label="pilotfish",
-                    timeout=DEFAULT_TIMEOUT):
+                    timeout=DEFAULT_TIMEOUT, admin_ready=True):
         p = Proxy(bootstrap, self.tmpdir, args=args, concurrency=concurrency, label=label)
         self._procs.append(p)
         self.addCleanup(self._stop, p)
-        return p.start(timeout=timeout)
+        return p.start(timeout=timeout, admin_ready=admin_ready)
 
     def diag(self):
         """Log tails of this test's processes, for assertion messages."""

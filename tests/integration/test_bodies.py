@@ -2,9 +2,9 @@
 """Request and response bodies through the proxy: 20 MiB uploads and downloads with
 content-length and chunked framing, byte-exact (SHA-256)."""
 
-import json
 import hashlib
 import http.client
+import json
 import os
 
 import harness as h

@@ -3,7 +3,6 @@
 upgrades, header size limits (431) and request smuggling attempts (400/501, never forwarded)."""
 
 import harness as h
-from harness import route, vhost
 
 KIB = 1024
 
@@ -14,7 +13,10 @@ class Http10Test(h.ProxyTestCase):
         self.echo = self.start_echo("h10")
 
     def start(self, accept_http_10):
-        hcm = {"http_protocol_options": {"accept_http_10": True}} if accept_http_10 else {}
+        # None: leave http_protocol_options unset (pilotfish's default accepts HTTP/1.0, as the
+        # core issue asks); True/False: set accept_http_10 explicitly.
+        hcm = ({} if accept_http_10 is None else
+               {"http_protocol_options": {"accept_http_10": accept_http_10}})
         return self.start_proxy(h.simple_bootstrap(self.echo.port, hcm_extra=hcm)).port()
 
     def test_http10_gets_response_then_close(self):
@@ -50,8 +52,15 @@ class Http10Test(h.ProxyTestCase):
                 self.assertEqual(r.json()["path"], f"/ka{i}")
                 self.assertNotEqual((r.header("connection") or "").lower(), "close", repr(r))
 
-    def test_http10_rejected_with_426_by_default(self):
-        # Envoy's http_protocol_options.accept_http_10 defaults to false (so does Istio's).
+    def test_http10_accepted_by_default(self):
+        # Envoy itself defaults accept_http_10 to false; pilotfish accepts HTTP/1.0 clients unless
+        # the config says otherwise (no 426 for plain HTTP/1.0 clients of a sidecar).
+        port = self.start(accept_http_10=None)
+        r = h.raw_request(port, b"GET /default HTTP/1.0\r\nHost: example.com\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["path"], "/default")
+
+    def test_http10_rejected_with_426_when_disabled(self):
         port = self.start(accept_http_10=False)
         before = self.echo.counters()
         r = h.raw_request(port, b"GET / HTTP/1.0\r\nHost: example.com\r\n\r\n")

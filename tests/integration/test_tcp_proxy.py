@@ -36,12 +36,12 @@ class TcpProxyTest(h.ProxyTestCase):
         self.assertEqual(r.header("x-echo-server"), "tcp")
 
     def test_many_requests_on_one_connection(self):
-        before = self.echo.counters()
+        before = self.echo.wait_quiet()
         with h.RawConn(self.port) as c:
             for i in range(20):
                 c.send(h.build_request("GET", f"/n{i}"))
                 self.assertEqual(c.read_response().json()["path"], f"/n{i}")
-        after = self.echo.counters()
+        after = self.echo.wait_quiet()
         # One client connection is exactly one upstream connection.
         self.assertEqual(after["connections_total"] - before["connections_total"], 1)
 

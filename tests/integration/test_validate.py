@@ -85,7 +85,8 @@ admin:
             "typed_config"]
         hcm["http_filters"].insert(0, {
             "name": "envoy.filters.http.cors",
-            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
         })
         rc, out = self.validate(doc)
         self.assertEqual(rc, 1, out)
@@ -170,7 +171,7 @@ def shared_bootstraps():
 class SharedTestdataTest(h.ProxyTestCase):
     def test_every_shared_bootstrap_validates_or_is_cleanly_rejected(self):
         files, skipped = shared_bootstraps()
-        self.assertGreater(len(files), 10, f"found too few bootstraps under {h.SHARED_DIR}")
+        self.assertGreater(len(files), 10, f"too few bootstraps found under {h.SHARED_DIR}")
         rows = []
         for rel, path in files:
             with self.subTest(file=rel):

@@ -36,11 +36,11 @@ absl::Status TranslateJsonFormat(const google::protobuf::Struct& format, absl::s
 
 absl::Status TranslateLogFormat(const SubstitutionFormatString& format, absl::string_view path,
                                 config::AccessLog* out, std::vector<std::string>* warnings) {
-  XDS_RETURN_IF_ERROR(CheckFields(format, path,
-                                  {.handled = {"text_format", "json_format", "text_format_source",
-                                               "content_type"},
-                                   .ignored = {"json_format_options"}},
-                                  warnings));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(format, path,
+                  {.handled = {"text_format", "json_format", "text_format_source", "content_type"},
+                   .ignored = {"json_format_options"}},
+                  warnings));
   switch (format.format_case()) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -49,9 +49,9 @@ absl::Status TranslateLogFormat(const SubstitutionFormatString& format, absl::st
       break;
 #pragma GCC diagnostic pop
     case SubstitutionFormatString::kTextFormatSource: {
-      XDS_ASSIGN_OR_RETURN(out->text_format,
-                           InlineDataSource(format.text_format_source(),
-                                            FieldPath(path, "text_format_source")));
+      XDS_ASSIGN_OR_RETURN(
+          out->text_format,
+          InlineDataSource(format.text_format_source(), FieldPath(path, "text_format_source")));
       break;
     }
     case SubstitutionFormatString::kJsonFormat:
@@ -91,7 +91,8 @@ absl::Status TranslateStreamLog(const google::protobuf::Any& any, absl::string_v
   if (!fields.ParseFromString(any.value())) return InvalidAt(path, "cannot parse access logger");
   for (int i = 0; i < fields.field_count(); ++i) {
     const google::protobuf::UnknownField& field = fields.field(i);
-    if (field.number() != 1 || field.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+    if (field.number() != 1 ||
+        field.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
       return NotSupported(path, absl::StrCat("field number ", field.number()));
     }
     SubstitutionFormatString format;
@@ -122,8 +123,8 @@ absl::StatusOr<std::vector<config::AccessLog>> TranslateAccessLogs(
       } else if (log.name() == "envoy.access_loggers.stderr") {
         sink.path = "/dev/stderr";
       } else {
-        return InvalidAt(log_path, absl::StrCat("access logger '", log.name(),
-                                                "' needs a typed_config"));
+        return InvalidAt(log_path,
+                         absl::StrCat("access logger '", log.name(), "' needs a typed_config"));
       }
     } else {
       const absl::string_view type = TypeNameOf(log.typed_config());
@@ -133,9 +134,10 @@ absl::StatusOr<std::vector<config::AccessLog>> TranslateAccessLogs(
         sink.path = type == kStdoutAccessLogType ? "/dev/stdout" : "/dev/stderr";
         XDS_RETURN_IF_ERROR(TranslateStreamLog(log.typed_config(), config_path, &sink, warnings));
       } else {
-        return InvalidAt(log_path, absl::StrCat("access logger type ", log.typed_config().type_url(),
-                                                " is not supported by pilotfish (only file, "
-                                                "stdout and stderr loggers)"));
+        return InvalidAt(log_path,
+                         absl::StrCat("access logger type ", log.typed_config().type_url(),
+                                      " is not supported by pilotfish (only file, "
+                                      "stdout and stderr loggers)"));
       }
     }
     out.push_back(std::move(sink));

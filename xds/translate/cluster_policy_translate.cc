@@ -25,14 +25,6 @@ bool IsPrime(uint64_t n) {
   return true;
 }
 
-absl::Status CheckSlowStart(const google::protobuf::Message& lb_config, absl::string_view path) {
-  // slow_start_config is the only field of round_robin_lb_config and one of least_request's.
-  return CheckFields(lb_config, path,
-                     {.handled = lb_config.GetDescriptor()->FindFieldByName("choice_count")
-                                     ? std::initializer_list<absl::string_view>{"choice_count"}
-                                     : std::initializer_list<absl::string_view>{}});
-}
-
 absl::Status TranslateCommonLbConfig(const Cluster::CommonLbConfig& common, absl::string_view path,
                                      config::Cluster* out, std::vector<std::string>* warnings) {
   // update_merge_window batches host updates (timing only); ignore_new_hosts_until_first_hc is
@@ -52,10 +44,10 @@ absl::Status TranslateCommonLbConfig(const Cluster::CommonLbConfig& common, absl
 
 absl::Status TranslateThresholds(const envoy::config::cluster::v3::CircuitBreakers::Thresholds& t,
                                  absl::string_view path, config::CircuitBreakerThresholds* out) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      t, path,
-      {.handled = {"priority", "max_connections", "max_pending_requests", "max_requests",
-                   "max_retries", "retry_budget", "track_remaining"}}));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(t, path,
+                  {.handled = {"priority", "max_connections", "max_pending_requests",
+                               "max_requests", "max_retries", "retry_budget", "track_remaining"}}));
   if (t.has_max_connections()) out->max_connections = t.max_connections().value();
   if (t.has_max_pending_requests()) out->max_pending_requests = t.max_pending_requests().value();
   if (t.has_max_requests()) out->max_requests = t.max_requests().value();
@@ -63,13 +55,12 @@ absl::Status TranslateThresholds(const envoy::config::cluster::v3::CircuitBreake
   out->track_remaining = t.track_remaining();
   if (t.has_retry_budget()) {
     const std::string p = FieldPath(path, "retry_budget");
-    XDS_RETURN_IF_ERROR(CheckFields(t.retry_budget(), p,
-                                    {.handled = {"budget_percent", "min_retry_concurrency"}}));
+    XDS_RETURN_IF_ERROR(
+        CheckFields(t.retry_budget(), p, {.handled = {"budget_percent", "min_retry_concurrency"}}));
     out->retry_budget_percent = 20.0;  // Envoy's default when retry_budget is present
     if (t.retry_budget().has_budget_percent()) {
-      XDS_ASSIGN_OR_RETURN(out->retry_budget_percent,
-                           ToPercent(t.retry_budget().budget_percent(),
-                                     FieldPath(p, "budget_percent")));
+      XDS_ASSIGN_OR_RETURN(out->retry_budget_percent, ToPercent(t.retry_budget().budget_percent(),
+                                                                FieldPath(p, "budget_percent")));
     }
     if (t.retry_budget().has_min_retry_concurrency()) {
       out->retry_budget_min_concurrency = t.retry_budget().min_retry_concurrency().value();
@@ -113,16 +104,18 @@ absl::Status TranslateLoadBalancing(const Cluster& cluster, absl::string_view pa
     if (ring.hash_function() != Cluster::RingHashLbConfig::XX_HASH) {
       return NotSupported(FieldPath(p, "hash_function"), "only XX_HASH");
     }
-    if (ring.has_minimum_ring_size()) out->ring_hash_minimum_ring_size = ring.minimum_ring_size().value();
-    if (ring.has_maximum_ring_size()) out->ring_hash_maximum_ring_size = ring.maximum_ring_size().value();
+    if (ring.has_minimum_ring_size())
+      out->ring_hash_minimum_ring_size = ring.minimum_ring_size().value();
+    if (ring.has_maximum_ring_size())
+      out->ring_hash_maximum_ring_size = ring.maximum_ring_size().value();
     if (out->ring_hash_minimum_ring_size > kMaxRingSize ||
         out->ring_hash_maximum_ring_size > kMaxRingSize) {
       return InvalidAt(p, absl::StrCat("ring sizes must be <= ", kMaxRingSize));
     }
     if (out->ring_hash_minimum_ring_size > out->ring_hash_maximum_ring_size) {
-      return InvalidAt(p, absl::StrCat("minimum_ring_size (", out->ring_hash_minimum_ring_size,
-                                       ") > maximum_ring_size (",
-                                       out->ring_hash_maximum_ring_size, ")"));
+      return InvalidAt(
+          p, absl::StrCat("minimum_ring_size (", out->ring_hash_minimum_ring_size,
+                          ") > maximum_ring_size (", out->ring_hash_maximum_ring_size, ")"));
     }
   }
   if (cluster.has_maglev_lb_config()) {
@@ -139,7 +132,9 @@ absl::Status TranslateLoadBalancing(const Cluster& cluster, absl::string_view pa
   }
   if (cluster.has_least_request_lb_config()) {
     const std::string p = FieldPath(path, "least_request_lb_config");
-    XDS_RETURN_IF_ERROR(CheckSlowStart(cluster.least_request_lb_config(), p));
+    // active_request_bias and slow_start_config are not implemented.
+    XDS_RETURN_IF_ERROR(
+        CheckFields(cluster.least_request_lb_config(), p, {.handled = {"choice_count"}}));
     if (cluster.least_request_lb_config().has_choice_count()) {
       const uint32_t choices = cluster.least_request_lb_config().choice_count().value();
       if (choices < 2) return InvalidAt(FieldPath(p, "choice_count"), "must be >= 2");
@@ -147,8 +142,9 @@ absl::Status TranslateLoadBalancing(const Cluster& cluster, absl::string_view pa
     }
   }
   if (cluster.has_round_robin_lb_config()) {
+    // Its only field, slow_start_config, is not implemented.
     XDS_RETURN_IF_ERROR(
-        CheckSlowStart(cluster.round_robin_lb_config(), FieldPath(path, "round_robin_lb_config")));
+        CheckFields(cluster.round_robin_lb_config(), FieldPath(path, "round_robin_lb_config"), {}));
   }
   if (cluster.has_original_dst_lb_config()) {
     const std::string p = FieldPath(path, "original_dst_lb_config");
@@ -157,9 +153,8 @@ absl::Status TranslateLoadBalancing(const Cluster& cluster, absl::string_view pa
     out->use_http_header = cluster.original_dst_lb_config().use_http_header();
   }
   if (cluster.has_common_lb_config()) {
-    XDS_RETURN_IF_ERROR(TranslateCommonLbConfig(cluster.common_lb_config(),
-                                                FieldPath(path, "common_lb_config"), out,
-                                                warnings));
+    XDS_RETURN_IF_ERROR(TranslateCommonLbConfig(
+        cluster.common_lb_config(), FieldPath(path, "common_lb_config"), out, warnings));
   }
   return absl::OkStatus();
 }
@@ -201,21 +196,31 @@ absl::Status TranslateCircuitBreakers(const envoy::config::cluster::v3::CircuitB
 absl::StatusOr<config::OutlierDetection> TranslateOutlierDetection(
     const envoy::config::cluster::v3::OutlierDetection& od, absl::string_view path,
     std::vector<std::string>* warnings) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      od, path,
-      {.handled = {"consecutive_5xx", "interval", "base_ejection_time", "max_ejection_percent",
-                   "enforcing_consecutive_5xx", "enforcing_success_rate",
-                   "success_rate_minimum_hosts", "success_rate_request_volume",
-                   "success_rate_stdev_factor", "consecutive_gateway_failure",
-                   "enforcing_consecutive_gateway_failure", "split_external_local_origin_errors",
-                   "consecutive_local_origin_failure",
-                   "enforcing_consecutive_local_origin_failure",
-                   "enforcing_local_origin_success_rate", "failure_percentage_threshold",
-                   "enforcing_failure_percentage", "enforcing_failure_percentage_local_origin",
-                   "failure_percentage_minimum_hosts", "failure_percentage_request_volume",
-                   "max_ejection_time", "successful_active_health_check_uneject_host"},
-       .ignored = {"max_ejection_time_jitter"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(CheckFields(od, path,
+                                  {.handled = {"consecutive_5xx",
+                                               "interval",
+                                               "base_ejection_time",
+                                               "max_ejection_percent",
+                                               "enforcing_consecutive_5xx",
+                                               "enforcing_success_rate",
+                                               "success_rate_minimum_hosts",
+                                               "success_rate_request_volume",
+                                               "success_rate_stdev_factor",
+                                               "consecutive_gateway_failure",
+                                               "enforcing_consecutive_gateway_failure",
+                                               "split_external_local_origin_errors",
+                                               "consecutive_local_origin_failure",
+                                               "enforcing_consecutive_local_origin_failure",
+                                               "enforcing_local_origin_success_rate",
+                                               "failure_percentage_threshold",
+                                               "enforcing_failure_percentage",
+                                               "enforcing_failure_percentage_local_origin",
+                                               "failure_percentage_minimum_hosts",
+                                               "failure_percentage_request_volume",
+                                               "max_ejection_time",
+                                               "successful_active_health_check_uneject_host"},
+                                   .ignored = {"max_ejection_time_jitter"}},
+                                  warnings));
   config::OutlierDetection out;
   absl::Status status;
   // Reads a UInt32Value field into `*target` when set; `max_100` for percentages.
@@ -228,8 +233,7 @@ absl::StatusOr<config::OutlierDetection> TranslateOutlierDetection(
     }
     *target = value.value();
   };
-#define PF_OD_U32(field, max_100) \
-  u32(od.has_##field(), od.field(), #field, &out.field, max_100)
+#define PF_OD_U32(field, max_100) u32(od.has_##field(), od.field(), #field, &out.field, max_100)
   PF_OD_U32(consecutive_5xx, false);
   PF_OD_U32(max_ejection_percent, true);
   PF_OD_U32(enforcing_consecutive_5xx, true);
@@ -251,17 +255,18 @@ absl::StatusOr<config::OutlierDetection> TranslateOutlierDetection(
   XDS_RETURN_IF_ERROR(status);
   out.split_external_local_origin_errors = od.split_external_local_origin_errors();
   if (od.has_interval()) {
-    XDS_ASSIGN_OR_RETURN(out.interval, ToPositiveMillis(od.interval(), FieldPath(path, "interval")));
+    XDS_ASSIGN_OR_RETURN(out.interval,
+                         ToPositiveMillis(od.interval(), FieldPath(path, "interval")));
   }
   if (od.has_base_ejection_time()) {
-    XDS_ASSIGN_OR_RETURN(out.base_ejection_time,
-                         ToPositiveMillis(od.base_ejection_time(),
-                                          FieldPath(path, "base_ejection_time")));
+    XDS_ASSIGN_OR_RETURN(
+        out.base_ejection_time,
+        ToPositiveMillis(od.base_ejection_time(), FieldPath(path, "base_ejection_time")));
   }
   if (od.has_max_ejection_time()) {
-    XDS_ASSIGN_OR_RETURN(out.max_ejection_time,
-                         ToPositiveMillis(od.max_ejection_time(),
-                                          FieldPath(path, "max_ejection_time")));
+    XDS_ASSIGN_OR_RETURN(
+        out.max_ejection_time,
+        ToPositiveMillis(od.max_ejection_time(), FieldPath(path, "max_ejection_time")));
   }
   if (out.base_ejection_time > out.max_ejection_time) {
     return InvalidAt(path, absl::StrCat("base_ejection_time (", out.base_ejection_time.count(),

@@ -6,8 +6,10 @@
 #include <limits>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "xds/translate/field_check.h"
+#include "xds/translate/proto_types.h"
 #include "xds/translate/status_macros.h"
 
 namespace pilotfish::xds {
@@ -44,18 +46,21 @@ absl::Status TranslateHeadersToAdd(
   for (int i = 0; i < in.size(); ++i) {
     const HeaderValueOption& option = in[i];
     const std::string option_path = absl::StrCat(path, "[", i, "]");
-    XDS_RETURN_IF_ERROR(CheckFields(option, option_path, {.handled = {"header", "append", "append_action", "keep_empty_value"}}));
+    XDS_RETURN_IF_ERROR(
+        CheckFields(option, option_path,
+                    {.handled = {"header", "append", "append_action", "keep_empty_value"}}));
     const std::string header_path = FieldPath(option_path, "header");
-    XDS_RETURN_IF_ERROR(CheckFields(option.header(), header_path, {.handled = {"key", "value", "raw_value"}}));
+    XDS_RETURN_IF_ERROR(
+        CheckFields(option.header(), header_path, {.handled = {"key", "value", "raw_value"}}));
     config::HeaderValueOption header;
     header.key = absl::AsciiStrToLower(option.header().key());
     if (!ValidHeaderName(header.key)) {
       return InvalidAt(FieldPath(header_path, "key"), "invalid header name");
     }
     if (!ModifiableHeader(header.key)) {
-      return InvalidAt(FieldPath(header_path, "key"),
-                       absl::StrCat("':'-prefixed or host headers may not be modified: ",
-                                    header.key));
+      return InvalidAt(
+          FieldPath(header_path, "key"),
+          absl::StrCat("':'-prefixed or host headers may not be modified: ", header.key));
     }
     if (!option.header().raw_value().empty()) {
       if (!option.header().value().empty()) {
@@ -79,7 +84,7 @@ absl::Status TranslateHeadersToAdd(
         return InvalidAt(option_path, "append and append_action are mutually exclusive");
       }
       header.action = append ? config::HeaderAppendAction::kAppendIfExistsOrAdd
-                                              : config::HeaderAppendAction::kOverwriteIfExistsOrAdd;
+                             : config::HeaderAppendAction::kOverwriteIfExistsOrAdd;
     } else {
       switch (option.append_action()) {
         case HeaderValueOption::APPEND_IF_EXISTS_OR_ADD:
@@ -175,9 +180,9 @@ bool IsIpLiteral(absl::string_view address) {
 }
 
 absl::StatusOr<config::SocketAddress> TranslateSocketAddress(
-    const envoy::config::core::v3::SocketAddress& address, absl::string_view path,
-    AddressUse use) {
-  XDS_RETURN_IF_ERROR(CheckFields(address, path, {.handled = {"protocol", "address", "port_value"}}));
+    const envoy::config::core::v3::SocketAddress& address, absl::string_view path, AddressUse use) {
+  XDS_RETURN_IF_ERROR(
+      CheckFields(address, path, {.handled = {"protocol", "address", "port_value"}}));
   if (address.protocol() != envoy::config::core::v3::SocketAddress::TCP) {
     return NotSupported(FieldPath(path, "protocol"), "only TCP");
   }
@@ -199,8 +204,7 @@ absl::StatusOr<config::SocketAddress> TranslateAddress(
     const envoy::config::core::v3::Address& address, absl::string_view path, AddressUse use) {
   XDS_RETURN_IF_ERROR(CheckFields(address, path, {.handled = {"socket_address", "pipe"}}));
   if (address.has_socket_address()) {
-    return TranslateSocketAddress(address.socket_address(), FieldPath(path, "socket_address"),
-                                  use);
+    return TranslateSocketAddress(address.socket_address(), FieldPath(path, "socket_address"), use);
   }
   if (address.has_pipe()) {
     const std::string pipe_path = FieldPath(path, "pipe");
@@ -208,7 +212,8 @@ absl::StatusOr<config::SocketAddress> TranslateAddress(
       return InvalidAt(pipe_path, "a pipe address is not valid here");
     }
     XDS_RETURN_IF_ERROR(CheckFields(address.pipe(), pipe_path, {.handled = {"path"}}));
-    if (address.pipe().path().empty()) return InvalidAt(FieldPath(pipe_path, "path"), "must be set");
+    if (address.pipe().path().empty())
+      return InvalidAt(FieldPath(pipe_path, "path"), "must be set");
     config::SocketAddress out;
     out.pipe_path = address.pipe().path();
     return out;
@@ -241,13 +246,33 @@ absl::Status TranslateHeaderMutations(
     const google::protobuf::RepeatedPtrField<std::string>& request_remove,
     const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>&
         response_add,
-    const google::protobuf::RepeatedPtrField<std::string>& response_remove,
-    absl::string_view path, config::HeaderMutations* out) {
-  XDS_RETURN_IF_ERROR(TranslateHeadersToAdd(request_add, FieldPath(path, "request_headers_to_add"), &out->request_headers_to_add));
-  XDS_RETURN_IF_ERROR(TranslateHeadersToRemove( request_remove, FieldPath(path, "request_headers_to_remove"), &out->request_headers_to_remove));
-  XDS_RETURN_IF_ERROR(TranslateHeadersToAdd( response_add, FieldPath(path, "response_headers_to_add"), &out->response_headers_to_add));
+    const google::protobuf::RepeatedPtrField<std::string>& response_remove, absl::string_view path,
+    config::HeaderMutations* out) {
+  XDS_RETURN_IF_ERROR(TranslateHeadersToAdd(request_add, FieldPath(path, "request_headers_to_add"),
+                                            &out->request_headers_to_add));
+  XDS_RETURN_IF_ERROR(TranslateHeadersToRemove(request_remove,
+                                               FieldPath(path, "request_headers_to_remove"),
+                                               &out->request_headers_to_remove));
+  XDS_RETURN_IF_ERROR(TranslateHeadersToAdd(
+      response_add, FieldPath(path, "response_headers_to_add"), &out->response_headers_to_add));
   return TranslateHeadersToRemove(response_remove, FieldPath(path, "response_headers_to_remove"),
                                   &out->response_headers_to_remove);
+}
+
+absl::Status CheckTransportSocket(const envoy::config::core::v3::TransportSocket& socket,
+                                  absl::string_view path) {
+  const absl::string_view type =
+      socket.has_typed_config() ? TypeNameOf(socket.typed_config()) : absl::string_view();
+  if (socket.name() == "envoy.transport_sockets.tls" || absl::StartsWith(type, kTlsTypePrefix)) {
+    return InvalidAt(path,
+                     "transport_socket envoy.transport_sockets.tls: TLS is not supported yet");
+  }
+  if (type == kRawBufferType ||
+      (type.empty() && socket.name() == "envoy.transport_sockets.raw_buffer")) {
+    return absl::OkStatus();
+  }
+  return NotSupported(path, absl::StrCat("transport socket ", socket.name(),
+                                         type.empty() ? "" : absl::StrCat(" (", type, ")")));
 }
 
 }  // namespace pilotfish::xds

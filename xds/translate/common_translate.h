@@ -43,13 +43,17 @@ enum class AddressUse {
 absl::StatusOr<config::SocketAddress> TranslateAddress(
     const envoy::config::core::v3::Address& address, absl::string_view path, AddressUse use);
 absl::StatusOr<config::SocketAddress> TranslateSocketAddress(
-    const envoy::config::core::v3::SocketAddress& address, absl::string_view path,
-    AddressUse use);
+    const envoy::config::core::v3::SocketAddress& address, absl::string_view path, AddressUse use);
 
 // The bytes of an inline DataSource (inline_string / inline_bytes). A filename or environment
 // variable body is an error: pilotfish does not read files named by xDS resources.
 absl::StatusOr<std::string> InlineDataSource(const envoy::config::core::v3::DataSource& source,
                                              absl::string_view path);
+
+// A listener filter chain's or cluster's transport_socket: raw_buffer is accepted (it is
+// plaintext), TLS gets "TLS is not supported yet", anything else is reported by type.
+absl::Status CheckTransportSocket(const envoy::config::core::v3::TransportSocket& socket,
+                                  absl::string_view path);
 
 // Header mutations at any level (route configuration, virtual host, route, weighted cluster).
 absl::Status TranslateHeaderMutations(
@@ -58,8 +62,8 @@ absl::Status TranslateHeaderMutations(
     const google::protobuf::RepeatedPtrField<std::string>& request_remove,
     const google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>&
         response_add,
-    const google::protobuf::RepeatedPtrField<std::string>& response_remove,
-    absl::string_view path, config::HeaderMutations* out);
+    const google::protobuf::RepeatedPtrField<std::string>& response_remove, absl::string_view path,
+    config::HeaderMutations* out);
 
 template <typename Message>
 absl::Status TranslateHeaderMutations(const Message& message, absl::string_view path,

@@ -32,9 +32,9 @@ absl::StatusOr<config::Endpoint> TranslateLbEndpoint(
     const envoy::config::endpoint::v3::LbEndpoint& lb_endpoint, absl::string_view path,
     AddressUse use) {
   // metadata carries control-plane labels (Istio's tlsMode, workload) used for subsets / mTLS.
-  XDS_RETURN_IF_ERROR(CheckFields(
-      lb_endpoint, path,
-      {.handled = {"endpoint", "health_status", "metadata", "load_balancing_weight"}}));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(lb_endpoint, path,
+                  {.handled = {"endpoint", "health_status", "metadata", "load_balancing_weight"}}));
   if (!lb_endpoint.has_endpoint()) return InvalidAt(FieldPath(path, "endpoint"), "is required");
   const std::string endpoint_path = FieldPath(path, "endpoint");
   const auto& endpoint = lb_endpoint.endpoint();
@@ -43,11 +43,11 @@ absl::StatusOr<config::Endpoint> TranslateLbEndpoint(
                                   {.handled = {"address", "hostname", "health_check_config"}}));
   if (!endpoint.has_address()) return InvalidAt(FieldPath(endpoint_path, "address"), "is required");
   config::Endpoint out;
-  XDS_ASSIGN_OR_RETURN(out.address, TranslateAddress(endpoint.address(),
-                                                     FieldPath(endpoint_path, "address"), use));
+  XDS_ASSIGN_OR_RETURN(
+      out.address, TranslateAddress(endpoint.address(), FieldPath(endpoint_path, "address"), use));
   out.hostname = endpoint.hostname();
-  XDS_ASSIGN_OR_RETURN(out.health,
-                       TranslateHealth(lb_endpoint.health_status(), FieldPath(path, "health_status")));
+  XDS_ASSIGN_OR_RETURN(
+      out.health, TranslateHealth(lb_endpoint.health_status(), FieldPath(path, "health_status")));
   if (lb_endpoint.has_load_balancing_weight()) {
     if (lb_endpoint.load_balancing_weight().value() < 1) {
       return InvalidAt(FieldPath(path, "load_balancing_weight"), "must be >= 1");
@@ -65,9 +65,9 @@ absl::Status TranslateLoadAssignment(
   XDS_RETURN_IF_ERROR(CheckFields(assignment, path,
                                   {.handled = {"cluster_name", "endpoints", "policy"}}, warnings));
   if (assignment.has_policy()) {
-    XDS_RETURN_IF_ERROR(CheckFields(assignment.policy(), FieldPath(path, "policy"),
-                                    {.ignored = {"overprovisioning_factor", "endpoint_stale_after"}},
-                                    warnings));
+    XDS_RETURN_IF_ERROR(
+        CheckFields(assignment.policy(), FieldPath(path, "policy"),
+                    {.ignored = {"overprovisioning_factor", "endpoint_stale_after"}}, warnings));
   }
   std::vector<config::Endpoint> endpoints;
   for (int i = 0; i < assignment.endpoints_size(); ++i) {
@@ -75,10 +75,10 @@ absl::Status TranslateLoadAssignment(
     const std::string p = IndexPath(path, "endpoints", i);
     // Locality weights and proximity only matter with locality-weighted load balancing, which
     // clusters reject; metadata is informational.
-    XDS_RETURN_IF_ERROR(CheckFields(locality_endpoints, p,
-                                    {.handled = {"locality", "metadata", "lb_endpoints",
-                                                 "load_balancing_weight", "priority",
-                                                 "proximity"}}));
+    XDS_RETURN_IF_ERROR(
+        CheckFields(locality_endpoints, p,
+                    {.handled = {"locality", "metadata", "lb_endpoints", "load_balancing_weight",
+                                 "priority", "proximity"}}));
     const auto& locality = locality_endpoints.locality();
     XDS_RETURN_IF_ERROR(CheckFields(locality, FieldPath(p, "locality"),
                                     {.handled = {"region", "zone", "sub_zone"}}));

@@ -25,7 +25,8 @@ std::string KeyPath(absl::string_view parent, absl::string_view field, absl::str
 }
 
 absl::Status NotSupported(absl::string_view path, absl::string_view detail) {
-  if (detail.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": not supported by pilotfish"));
+  if (detail.empty())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not supported by pilotfish"));
   return absl::InvalidArgumentError(
       absl::StrCat(path, ": not supported by pilotfish (", detail, ")"));
 }

@@ -50,12 +50,11 @@ absl::Status TranslateHttp1Options(const envoy::config::core::v3::Http1ProtocolO
                                    absl::string_view path, config::HttpConnectionManager* out,
                                    std::vector<std::string>* warnings) {
   // use_balsa_parser only picks Envoy's parser implementation.
-  XDS_RETURN_IF_ERROR(CheckFields(
-      options, path,
-      {.handled = {"accept_http_10", "default_host_for_http_10", "allow_absolute_url",
-                   "use_balsa_parser"},
-       .ignored = {"override_stream_error_on_invalid_http_message"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(CheckFields(options, path,
+                                  {.handled = {"accept_http_10", "default_host_for_http_10",
+                                               "allow_absolute_url", "use_balsa_parser"},
+                                   .ignored = {"override_stream_error_on_invalid_http_message"}},
+                                  warnings));
   if (options.has_allow_absolute_url() && !options.allow_absolute_url().value()) {
     return NotSupported(FieldPath(path, "allow_absolute_url"), "only true");
   }
@@ -64,8 +63,7 @@ absl::Status TranslateHttp1Options(const envoy::config::core::v3::Http1ProtocolO
   out->accept_http_10 = options.accept_http_10();
   out->default_host_for_http_10 = options.default_host_for_http_10();
   if (!out->default_host_for_http_10.empty() && !out->accept_http_10) {
-    return InvalidAt(FieldPath(path, "default_host_for_http_10"),
-                     "requires accept_http_10: true");
+    return InvalidAt(FieldPath(path, "default_host_for_http_10"), "requires accept_http_10: true");
   }
   return absl::OkStatus();
 }
@@ -97,10 +95,10 @@ absl::Status TranslateRouter(const HttpFilter& filter, absl::string_view path,
   XDS_RETURN_IF_ERROR(UnpackAny(filter.typed_config(), &router, p));
   // dynamic_stats / start_child_span / suppress_grpc_request_failure_code_stats: stats and
   // tracing details with no effect on what is proxied.
-  XDS_RETURN_IF_ERROR(CheckFields(router, p,
-                                  {.handled = {"suppress_envoy_headers", "dynamic_stats",
-                                               "start_child_span",
-                                               "suppress_grpc_request_failure_code_stats"}}));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(router, p,
+                  {.handled = {"suppress_envoy_headers", "dynamic_stats", "start_child_span",
+                               "suppress_grpc_request_failure_code_stats"}}));
   out->suppress_envoy_headers = router.suppress_envoy_headers();
   return absl::OkStatus();
 }
@@ -113,7 +111,8 @@ absl::Status TranslateHttpFilters(const google::protobuf::RepeatedPtrField<HttpF
   for (int i = 0; i < filters.size(); ++i) {
     const HttpFilter& filter = filters[i];
     const std::string p = IndexPath(path, "http_filters", i);
-    XDS_RETURN_IF_ERROR(CheckFields(filter, p, {.handled = {"name", "typed_config", "is_optional"}}));
+    XDS_RETURN_IF_ERROR(
+        CheckFields(filter, p, {.handled = {"name", "typed_config", "is_optional"}}));
     const std::string label = absl::StrCat(p, " (", filter.name(), ")");
     std::string type;
     if (filter.has_typed_config()) {
@@ -144,8 +143,8 @@ absl::Status TranslateHttpFilters(const google::protobuf::RepeatedPtrField<HttpF
            absl::StrCat("optional filter type ", TypeUrl(type), " is not supported; skipped"));
       continue;
     } else {
-      return InvalidAt(label, absl::StrCat("filter type ", TypeUrl(type),
-                                           " is not supported by pilotfish"));
+      return InvalidAt(
+          label, absl::StrCat("filter type ", TypeUrl(type), " is not supported by pilotfish"));
     }
     out->http_filters.push_back(std::move(http_filter));
   }
@@ -163,21 +162,39 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
                                                            const std::string& path,
                                                            std::vector<std::string>* warnings) {
   // append_local_overload only matters with an overload manager, which pilotfish lacks.
-  XDS_RETURN_IF_ERROR(CheckFields(
-      hcm, path,
-      {.handled = {"codec_type", "stat_prefix", "rds", "route_config", "http_filters",
-                   "common_http_protocol_options", "http_protocol_options",
-                   "http2_protocol_options", "server_name", "server_header_transformation",
-                   "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
-                   "request_headers_timeout", "drain_timeout", "access_log",
-                   "use_remote_address", "xff_num_trusted_hops", "skip_xff_append",
-                   "generate_request_id", "preserve_external_request_id", "upgrade_configs",
-                   "normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-                   "local_reply_config", "append_local_overload"},
-       .ignored = {"tracing", "delayed_close_timeout", "access_log_flush_interval",
-                   "flush_access_log_on_new_request", "access_log_options",
-                   "stream_error_on_invalid_http_message"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(hcm, path,
+                  {.handled = {"codec_type",
+                               "stat_prefix",
+                               "rds",
+                               "route_config",
+                               "http_filters",
+                               "common_http_protocol_options",
+                               "http_protocol_options",
+                               "http2_protocol_options",
+                               "server_name",
+                               "server_header_transformation",
+                               "max_request_headers_kb",
+                               "stream_idle_timeout",
+                               "request_timeout",
+                               "request_headers_timeout",
+                               "drain_timeout",
+                               "access_log",
+                               "use_remote_address",
+                               "xff_num_trusted_hops",
+                               "skip_xff_append",
+                               "generate_request_id",
+                               "preserve_external_request_id",
+                               "upgrade_configs",
+                               "normalize_path",
+                               "merge_slashes",
+                               "path_with_escaped_slashes_action",
+                               "local_reply_config",
+                               "append_local_overload"},
+                   .ignored = {"tracing", "delayed_close_timeout", "access_log_flush_interval",
+                               "flush_access_log_on_new_request", "access_log_options",
+                               "stream_error_on_invalid_http_message"}},
+                  warnings));
   config::HttpConnectionManager out;
   switch (hcm.codec_type()) {
     case HttpConnectionManager::AUTO:
@@ -217,14 +234,12 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
 
   XDS_RETURN_IF_ERROR(TranslateHttpFilters(hcm.http_filters(), path, &out, warnings));
   if (hcm.has_common_http_protocol_options()) {
-    XDS_RETURN_IF_ERROR(TranslateCommonOptions(hcm.common_http_protocol_options(),
-                                               FieldPath(path, "common_http_protocol_options"),
-                                               &out));
+    XDS_RETURN_IF_ERROR(TranslateCommonOptions(
+        hcm.common_http_protocol_options(), FieldPath(path, "common_http_protocol_options"), &out));
   }
   if (hcm.has_http_protocol_options()) {
-    XDS_RETURN_IF_ERROR(TranslateHttp1Options(hcm.http_protocol_options(),
-                                              FieldPath(path, "http_protocol_options"), &out,
-                                              warnings));
+    XDS_RETURN_IF_ERROR(TranslateHttp1Options(
+        hcm.http_protocol_options(), FieldPath(path, "http_protocol_options"), &out, warnings));
   }
   if (hcm.has_http2_protocol_options()) {
     Warn(warnings, FieldPath(path, "http2_protocol_options"),
@@ -264,17 +279,17 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
                          ToMillis(hcm.request_timeout(), FieldPath(path, "request_timeout")));
   }
   if (hcm.has_request_headers_timeout()) {
-    XDS_ASSIGN_OR_RETURN(out.request_headers_timeout,
-                         ToMillis(hcm.request_headers_timeout(),
-                                  FieldPath(path, "request_headers_timeout")));
+    XDS_ASSIGN_OR_RETURN(
+        out.request_headers_timeout,
+        ToMillis(hcm.request_headers_timeout(), FieldPath(path, "request_headers_timeout")));
   }
   if (hcm.has_drain_timeout()) {
     XDS_ASSIGN_OR_RETURN(out.drain_timeout,
                          ToMillis(hcm.drain_timeout(), FieldPath(path, "drain_timeout")));
   }
-  XDS_ASSIGN_OR_RETURN(out.access_logs,
-                       TranslateAccessLogs(hcm.access_log(), FieldPath(path, "access_log"),
-                                           warnings));
+  XDS_ASSIGN_OR_RETURN(
+      out.access_logs,
+      TranslateAccessLogs(hcm.access_log(), FieldPath(path, "access_log"), warnings));
   out.use_remote_address = hcm.has_use_remote_address() && hcm.use_remote_address().value();
   out.xff_num_trusted_hops = hcm.xff_num_trusted_hops();
   out.skip_xff_append = hcm.skip_xff_append();
@@ -288,11 +303,10 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
     case HttpConnectionManager::KEEP_UNCHANGED:
       break;
     default:
-      return NotSupported(
-          FieldPath(path, "path_with_escaped_slashes_action"),
-          absl::StrCat(HttpConnectionManager::PathWithEscapedSlashesAction_Name(
-                           hcm.path_with_escaped_slashes_action()),
-                       "; only KEEP_UNCHANGED"));
+      return NotSupported(FieldPath(path, "path_with_escaped_slashes_action"),
+                          absl::StrCat(HttpConnectionManager::PathWithEscapedSlashesAction_Name(
+                                           hcm.path_with_escaped_slashes_action()),
+                                       "; only KEEP_UNCHANGED"));
   }
   return out;
 }

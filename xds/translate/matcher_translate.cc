@@ -81,8 +81,8 @@ absl::StatusOr<config::StringMatcher> TranslateStringMatcher(
       out = Literal(config::StringMatchKind::kContains, matcher.contains());
       break;
     case StringMatcher::kSafeRegex: {
-      XDS_ASSIGN_OR_RETURN(std::string regex,
-                           TranslateRegexMatcher(matcher.safe_regex(), FieldPath(path, "safe_regex")));
+      XDS_ASSIGN_OR_RETURN(std::string regex, TranslateRegexMatcher(matcher.safe_regex(),
+                                                                    FieldPath(path, "safe_regex")));
       out = Literal(config::StringMatchKind::kSafeRegex, regex);
       break;
     }
@@ -99,11 +99,11 @@ absl::StatusOr<config::StringMatcher> TranslateStringMatcher(
 absl::StatusOr<config::HeaderMatcher> TranslateHeaderMatcher(
     const envoy::config::route::v3::HeaderMatcher& matcher, absl::string_view path) {
   using envoy::config::route::v3::HeaderMatcher;
-  XDS_RETURN_IF_ERROR(CheckFields(
-      matcher, path,
-      {.handled = {"name", "exact_match", "safe_regex_match", "range_match", "present_match",
-                   "prefix_match", "suffix_match", "contains_match", "string_match",
-                   "invert_match", "treat_missing_header_as_empty"}}));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(matcher, path,
+                  {.handled = {"name", "exact_match", "safe_regex_match", "range_match",
+                               "present_match", "prefix_match", "suffix_match", "contains_match",
+                               "string_match", "invert_match", "treat_missing_header_as_empty"}}));
   config::HeaderMatcher out;
   out.name = absl::AsciiStrToLower(matcher.name());
   XDS_RETURN_IF_ERROR(NonEmpty(out.name, FieldPath(path, "name")));

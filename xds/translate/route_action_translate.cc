@@ -22,11 +22,21 @@ using envoy::config::route::v3::RouteAction;
 
 // HTTP and gRPC retry conditions Envoy understands (router's retry_state).
 constexpr absl::string_view kRetryOnTokens[] = {
-    "5xx",           "gateway-error",          "reset",
-    "reset-before-request", "connect-failure", "envoy-ratelimited",
-    "retriable-4xx", "refused-stream",         "retriable-status-codes",
-    "retriable-headers", "http3-post-connect-failure", "cancelled",
-    "deadline-exceeded", "internal",            "resource-exhausted",
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "http3-post-connect-failure",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
     "unavailable",
 };
 
@@ -70,7 +80,8 @@ absl::StatusOr<std::optional<config::HashPolicy>> TranslateHashPolicy(
     case RouteAction::HashPolicy::kCookie: {
       const std::string p = FieldPath(path, "cookie");
       XDS_RETURN_IF_ERROR(CheckFields(policy.cookie(), p, {.handled = {"name", "ttl", "path"}}));
-      if (policy.cookie().name().empty()) return InvalidAt(FieldPath(p, "name"), "must not be empty");
+      if (policy.cookie().name().empty())
+        return InvalidAt(FieldPath(p, "name"), "must not be empty");
       out.kind = config::HashPolicy::Kind::kCookie;
       out.name = policy.cookie().name();
       out.cookie_path = policy.cookie().path();
@@ -102,8 +113,9 @@ absl::StatusOr<std::optional<config::HashPolicy>> TranslateHashPolicy(
       out.name = policy.filter_state().key();
       break;
     default:
-      return InvalidAt(path, "one of header, cookie, connection_properties, query_parameter or "
-                             "filter_state is required");
+      return InvalidAt(path,
+                       "one of header, cookie, connection_properties, query_parameter or "
+                       "filter_state is required");
   }
   return out;
 }
@@ -133,11 +145,11 @@ absl::Status TranslateRouteUpgrades(
 absl::Status TranslateWeightedClusters(const envoy::config::route::v3::WeightedCluster& weighted,
                                        absl::string_view path, config::RouteAction* out,
                                        std::vector<std::string>* warnings) {
-  XDS_RETURN_IF_ERROR(CheckFields(weighted, path,
-                                  {.handled = {"clusters", "total_weight"},
-                                   .ignored = {"runtime_key_prefix"}},
-                                  warnings));
-  if (weighted.clusters().empty()) return InvalidAt(FieldPath(path, "clusters"), "must not be empty");
+  XDS_RETURN_IF_ERROR(CheckFields(
+      weighted, path, {.handled = {"clusters", "total_weight"}, .ignored = {"runtime_key_prefix"}},
+      warnings));
+  if (weighted.clusters().empty())
+    return InvalidAt(FieldPath(path, "clusters"), "must not be empty");
   uint64_t sum = 0;
   for (int i = 0; i < weighted.clusters_size(); ++i) {
     const auto& cw = weighted.clusters(i);
@@ -205,12 +217,12 @@ absl::Status CheckGrpcTimeouts(const RouteAction& action, absl::string_view path
 
 absl::StatusOr<config::RetryPolicy> TranslateRetryPolicy(
     const envoy::config::route::v3::RetryPolicy& policy, absl::string_view path) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      policy, path,
-      {.handled = {"retry_on", "num_retries", "per_try_timeout", "per_try_idle_timeout",
-                   "retry_host_predicate", "host_selection_retry_max_attempts",
-                   "retriable_status_codes", "retry_back_off", "retriable_headers",
-                   "retriable_request_headers"}}));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(policy, path,
+                  {.handled = {"retry_on", "num_retries", "per_try_timeout", "per_try_idle_timeout",
+                               "retry_host_predicate", "host_selection_retry_max_attempts",
+                               "retriable_status_codes", "retry_back_off", "retriable_headers",
+                               "retriable_request_headers"}}));
   config::RetryPolicy out;
   for (absl::string_view token : absl::StrSplit(policy.retry_on(), ',')) {
     token = absl::StripAsciiWhitespace(token);
@@ -227,9 +239,9 @@ absl::StatusOr<config::RetryPolicy> TranslateRetryPolicy(
                          ToMillis(policy.per_try_timeout(), FieldPath(path, "per_try_timeout")));
   }
   if (policy.has_per_try_idle_timeout()) {
-    XDS_ASSIGN_OR_RETURN(out.per_try_idle_timeout,
-                         ToMillis(policy.per_try_idle_timeout(),
-                                  FieldPath(path, "per_try_idle_timeout")));
+    XDS_ASSIGN_OR_RETURN(
+        out.per_try_idle_timeout,
+        ToMillis(policy.per_try_idle_timeout(), FieldPath(path, "per_try_idle_timeout")));
   }
   for (int i = 0; i < policy.retry_host_predicate_size(); ++i) {
     const auto& predicate = policy.retry_host_predicate(i);
@@ -266,8 +278,8 @@ absl::StatusOr<config::RetryPolicy> TranslateRetryPolicy(
     XDS_ASSIGN_OR_RETURN(out.base_interval,
                          ToPositiveMillis(backoff.base_interval(), FieldPath(p, "base_interval")));
     if (backoff.has_max_interval()) {
-      XDS_ASSIGN_OR_RETURN(config::Millis max, ToPositiveMillis(backoff.max_interval(),
-                                                                FieldPath(p, "max_interval")));
+      XDS_ASSIGN_OR_RETURN(config::Millis max,
+                           ToPositiveMillis(backoff.max_interval(), FieldPath(p, "max_interval")));
       if (max < out.base_interval) {
         return InvalidAt(FieldPath(p, "max_interval"),
                          "must be greater than or equal to base_interval");
@@ -275,8 +287,8 @@ absl::StatusOr<config::RetryPolicy> TranslateRetryPolicy(
       out.max_interval = max;
     }
   }
-  XDS_RETURN_IF_ERROR(TranslateHeaderMatchers(policy.retriable_headers(), path,
-                                              "retriable_headers", &out.retriable_headers));
+  XDS_RETURN_IF_ERROR(TranslateHeaderMatchers(policy.retriable_headers(), path, "retriable_headers",
+                                              &out.retriable_headers));
   XDS_RETURN_IF_ERROR(TranslateHeaderMatchers(policy.retriable_request_headers(), path,
                                               "retriable_request_headers",
                                               &out.retriable_request_headers));
@@ -304,9 +316,9 @@ absl::StatusOr<std::vector<config::RequestMirrorPolicy>> TranslateMirrorPolicies
       const std::string rp = FieldPath(p, "runtime_fraction");
       XDS_RETURN_IF_ERROR(CheckFields(policy.runtime_fraction(), rp,
                                       {.handled = {"default_value", "runtime_key"}}));
-      XDS_ASSIGN_OR_RETURN(mirror.per_million,
-                           ToPerMillion(policy.runtime_fraction().default_value(),
-                                        FieldPath(rp, "default_value")));
+      XDS_ASSIGN_OR_RETURN(
+          mirror.per_million,
+          ToPerMillion(policy.runtime_fraction().default_value(), FieldPath(rp, "default_value")));
     }
     out.push_back(std::move(mirror));
   }
@@ -316,18 +328,19 @@ absl::StatusOr<std::vector<config::RequestMirrorPolicy>> TranslateMirrorPolicies
 absl::StatusOr<config::RouteAction> TranslateRouteAction(const RouteAction& action,
                                                          absl::string_view path,
                                                          std::vector<std::string>* warnings) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      action, path,
-      {.handled = {"cluster", "cluster_header", "weighted_clusters", "prefix_rewrite",
-                   "regex_rewrite", "host_rewrite_literal", "auto_host_rewrite", "timeout",
-                   "idle_timeout", "retry_policy", "request_mirror_policies", "hash_policy",
-                   "upgrade_configs", "max_grpc_timeout", "grpc_timeout_offset",
-                   "max_stream_duration"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(action, path,
+                  {.handled = {"cluster", "cluster_header", "weighted_clusters", "prefix_rewrite",
+                               "regex_rewrite", "host_rewrite_literal", "auto_host_rewrite",
+                               "timeout", "idle_timeout", "retry_policy", "request_mirror_policies",
+                               "hash_policy", "upgrade_configs", "max_grpc_timeout",
+                               "grpc_timeout_offset", "max_stream_duration"}},
+                  warnings));
   config::RouteAction out;
   switch (action.cluster_specifier_case()) {
     case RouteAction::kCluster:
-      if (action.cluster().empty()) return InvalidAt(FieldPath(path, "cluster"), "must not be empty");
+      if (action.cluster().empty())
+        return InvalidAt(FieldPath(path, "cluster"), "must not be empty");
       out.cluster = action.cluster();
       break;
     case RouteAction::kClusterHeader:
@@ -348,8 +361,9 @@ absl::StatusOr<config::RouteAction> TranslateRouteAction(const RouteAction& acti
     if (!out.prefix_rewrite.empty()) {
       return InvalidAt(path, "prefix_rewrite and regex_rewrite are mutually exclusive");
     }
-    XDS_ASSIGN_OR_RETURN(out.regex_rewrite, TranslateRegexRewrite(action.regex_rewrite(),
-                                                                  FieldPath(path, "regex_rewrite")));
+    XDS_ASSIGN_OR_RETURN(
+        out.regex_rewrite,
+        TranslateRegexRewrite(action.regex_rewrite(), FieldPath(path, "regex_rewrite")));
   }
   out.host_rewrite_literal = action.host_rewrite_literal();
   out.auto_host_rewrite = action.has_auto_host_rewrite() && action.auto_host_rewrite().value();
@@ -368,8 +382,9 @@ absl::StatusOr<config::RouteAction> TranslateRouteAction(const RouteAction& acti
                        TranslateMirrorPolicies(action.request_mirror_policies(),
                                                FieldPath(path, "request_mirror_policies")));
   for (int i = 0; i < action.hash_policy_size(); ++i) {
-    XDS_ASSIGN_OR_RETURN(std::optional<config::HashPolicy> hash,
-                         TranslateHashPolicy(action.hash_policy(i), IndexPath(path, "hash_policy", i)));
+    XDS_ASSIGN_OR_RETURN(
+        std::optional<config::HashPolicy> hash,
+        TranslateHashPolicy(action.hash_policy(i), IndexPath(path, "hash_policy", i)));
     if (hash.has_value()) out.hash_policy.push_back(std::move(*hash));
   }
   XDS_RETURN_IF_ERROR(TranslateRouteUpgrades(action.upgrade_configs(), path, &out));

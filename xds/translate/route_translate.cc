@@ -40,8 +40,7 @@ absl::StatusOr<config::PerFilterConfigMap> TranslatePerFilterConfig(
     if (name.empty()) return InvalidAt(FieldPath(path, "typed_per_filter_config"), "empty key");
     out.emplace_back(name, nullptr);
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 
@@ -63,8 +62,8 @@ absl::StatusOr<config::RouteMatch> TranslateRouteMatch(const RouteMatch& match,
       break;
     case RouteMatch::kSafeRegex: {
       out.kind = config::PathMatchKind::kSafeRegex;
-      XDS_ASSIGN_OR_RETURN(out.value,
-                           TranslateRegexMatcher(match.safe_regex(), FieldPath(path, "safe_regex")));
+      XDS_ASSIGN_OR_RETURN(
+          out.value, TranslateRegexMatcher(match.safe_regex(), FieldPath(path, "safe_regex")));
       break;
     }
     case RouteMatch::kPathSeparatedPrefix: {
@@ -79,7 +78,8 @@ absl::StatusOr<config::RouteMatch> TranslateRouteMatch(const RouteMatch& match,
       break;
     }
     default:
-      return InvalidAt(path, "one of prefix, path, safe_regex or path_separated_prefix is required");
+      return InvalidAt(path,
+                       "one of prefix, path, safe_regex or path_separated_prefix is required");
   }
   if (match.has_case_sensitive()) out.case_sensitive = match.case_sensitive().value();
   if (match.has_runtime_fraction()) {
@@ -87,9 +87,9 @@ absl::StatusOr<config::RouteMatch> TranslateRouteMatch(const RouteMatch& match,
     // Without a runtime the default value always applies, so runtime_key changes nothing.
     XDS_RETURN_IF_ERROR(
         CheckFields(match.runtime_fraction(), p, {.handled = {"default_value", "runtime_key"}}));
-    XDS_ASSIGN_OR_RETURN(out.runtime_fraction_per_million,
-                         ToPerMillion(match.runtime_fraction().default_value(),
-                                      FieldPath(p, "default_value")));
+    XDS_ASSIGN_OR_RETURN(
+        out.runtime_fraction_per_million,
+        ToPerMillion(match.runtime_fraction().default_value(), FieldPath(p, "default_value")));
   }
   for (int i = 0; i < match.headers_size(); ++i) {
     XDS_ASSIGN_OR_RETURN(config::HeaderMatcher m,
@@ -122,10 +122,9 @@ absl::StatusOr<config::Route> TranslateRoute(const envoy::config::route::v3::Rou
   // metadata / decorator / stat_prefix only feed tracing and stats names.
   XDS_RETURN_IF_ERROR(CheckFields(
       route, path,
-      {.handled = {"name", "match", "route", "redirect", "direct_response", "metadata",
-                   "decorator", "typed_per_filter_config", "request_headers_to_add",
-                   "request_headers_to_remove", "response_headers_to_add",
-                   "response_headers_to_remove", "stat_prefix"},
+      {.handled = {"name", "match", "route", "redirect", "direct_response", "metadata", "decorator",
+                   "typed_per_filter_config", "request_headers_to_add", "request_headers_to_remove",
+                   "response_headers_to_add", "response_headers_to_remove", "stat_prefix"},
        .ignored = {"tracing", "per_request_buffer_limit_bytes"}},
       warnings));
   config::Route out;
@@ -150,10 +149,10 @@ absl::StatusOr<config::Route> TranslateRoute(const envoy::config::route::v3::Rou
     }
     case Route::kDirectResponse: {
       out.kind = config::Route::Kind::kDirectResponse;
-      XDS_ASSIGN_OR_RETURN(out.direct_response,
-                           TranslateDirectResponse(route.direct_response(),
-                                                   FieldPath(path, "direct_response"),
-                                                   context.max_direct_response_body));
+      XDS_ASSIGN_OR_RETURN(
+          out.direct_response,
+          TranslateDirectResponse(route.direct_response(), FieldPath(path, "direct_response"),
+                                  context.max_direct_response_body));
       break;
     }
     default:
@@ -168,15 +167,15 @@ absl::StatusOr<config::Route> TranslateRoute(const envoy::config::route::v3::Rou
 absl::StatusOr<config::VirtualHost> TranslateVirtualHost(
     const envoy::config::route::v3::VirtualHost& vhost, absl::string_view path,
     RouteContext context, std::vector<std::string>* warnings) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      vhost, path,
-      {.handled = {"name", "domains", "routes", "request_headers_to_add",
-                   "request_headers_to_remove", "response_headers_to_add",
-                   "response_headers_to_remove", "typed_per_filter_config",
-                   "include_request_attempt_count", "include_attempt_count_in_response",
-                   "retry_policy", "request_mirror_policies", "metadata"},
-       .ignored = {"virtual_clusters", "per_request_buffer_limit_bytes"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(vhost, path,
+                  {.handled = {"name", "domains", "routes", "request_headers_to_add",
+                               "request_headers_to_remove", "response_headers_to_add",
+                               "response_headers_to_remove", "typed_per_filter_config",
+                               "include_request_attempt_count", "include_attempt_count_in_response",
+                               "retry_policy", "request_mirror_policies", "metadata"},
+                   .ignored = {"virtual_clusters", "per_request_buffer_limit_bytes"}},
+                  warnings));
   config::VirtualHost out;
   out.name = vhost.name();
   if (vhost.domains().empty()) return InvalidAt(FieldPath(path, "domains"), "must not be empty");
@@ -197,9 +196,9 @@ absl::StatusOr<config::VirtualHost> TranslateVirtualHost(
   XDS_ASSIGN_OR_RETURN(out.typed_per_filter_config,
                        TranslatePerFilterConfig(vhost.typed_per_filter_config(), path));
   for (int i = 0; i < vhost.routes_size(); ++i) {
-    XDS_ASSIGN_OR_RETURN(config::Route route, TranslateRoute(vhost.routes(i),
-                                                             IndexPath(path, "routes", i), context,
-                                                             warnings));
+    XDS_ASSIGN_OR_RETURN(
+        config::Route route,
+        TranslateRoute(vhost.routes(i), IndexPath(path, "routes", i), context, warnings));
     out.routes.push_back(std::move(route));
   }
   return out;
@@ -240,15 +239,15 @@ absl::StatusOr<config::RouteConfiguration> TranslateRouteConfiguration(
   absl::flat_hash_map<std::string, std::string> domain_owner;
   for (int i = 0; i < route_config.virtual_hosts_size(); ++i) {
     const std::string vhost_path = IndexPath(path, "virtual_hosts", i);
-    XDS_ASSIGN_OR_RETURN(config::VirtualHost vhost,
-                         TranslateVirtualHost(route_config.virtual_hosts(i), vhost_path, context,
-                                              warnings));
+    XDS_ASSIGN_OR_RETURN(
+        config::VirtualHost vhost,
+        TranslateVirtualHost(route_config.virtual_hosts(i), vhost_path, context, warnings));
     for (size_t d = 0; d < vhost.domains.size(); ++d) {
       auto [it, inserted] = domain_owner.try_emplace(vhost.domains[d], vhost_path);
       if (!inserted) {
-        return InvalidAt(IndexPath(vhost_path, "domains", d),
-                         absl::StrCat("duplicate domain '", vhost.domains[d], "' (also in ",
-                                      it->second, ")"));
+        return InvalidAt(
+            IndexPath(vhost_path, "domains", d),
+            absl::StrCat("duplicate domain '", vhost.domains[d], "' (also in ", it->second, ")"));
       }
     }
     out.virtual_hosts.push_back(std::move(vhost));

@@ -6,11 +6,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define XDS_RETURN_IF_ERROR(expr)                                 \
-  do {                                                            \
-    if (absl::Status xds_status_ = (expr); !xds_status_.ok()) {   \
-      return xds_status_;                                         \
-    }                                                             \
+#define XDS_RETURN_IF_ERROR(expr)                               \
+  do {                                                          \
+    if (absl::Status xds_status_ = (expr); !xds_status_.ok()) { \
+      return xds_status_;                                       \
+    }                                                           \
   } while (0)
 
 #define XDS_STATUS_CONCAT_INNER(a, b) a##b

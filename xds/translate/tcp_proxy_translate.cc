@@ -13,13 +13,13 @@ absl::StatusOr<config::TcpProxy> TranslateTcpProxy(
     const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& tcp_proxy,
     const std::string& path, std::vector<std::string>* warnings) {
   using envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy;
-  XDS_RETURN_IF_ERROR(CheckFields(
-      tcp_proxy, path,
-      {.handled = {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
-                   "max_connect_attempts"},
-       .ignored = {"access_log_flush_interval", "flush_access_log_on_connected",
-                   "access_log_options"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(tcp_proxy, path,
+                  {.handled = {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout",
+                               "access_log", "max_connect_attempts"},
+                   .ignored = {"access_log_flush_interval", "flush_access_log_on_connected",
+                               "access_log_options"}},
+                  warnings));
   config::TcpProxy out;
   if (tcp_proxy.stat_prefix().empty()) {
     return InvalidAt(FieldPath(path, "stat_prefix"), "must not be empty");
@@ -65,8 +65,9 @@ absl::StatusOr<config::TcpProxy> TranslateTcpProxy(
     }
     out.max_connect_attempts_count = tcp_proxy.max_connect_attempts().value();
   }
-  XDS_ASSIGN_OR_RETURN(out.access_logs, TranslateAccessLogs(tcp_proxy.access_log(),
-                                                            FieldPath(path, "access_log"), warnings));
+  XDS_ASSIGN_OR_RETURN(
+      out.access_logs,
+      TranslateAccessLogs(tcp_proxy.access_log(), FieldPath(path, "access_log"), warnings));
   return out;
 }
 

@@ -106,8 +106,7 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
 
   server::Worker& worker = callbacks_->worker();
   const std::string& cluster_name = route->SelectCluster(headers, worker.Random(), &weighted_);
-  upstream::WorkerClusterManager::Cluster* cluster =
-      worker.cluster_manager().Get(cluster_name);
+  upstream::WorkerClusterManager::Cluster* cluster = worker.cluster_manager().Get(cluster_name);
   callbacks_->stream_info().upstream_cluster = cluster_name;
   if (cluster == nullptr) {
     callbacks_->SendLocalReply(503, "", http::kNoClusterFound, "cluster_not_found");
@@ -117,7 +116,8 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   // Upgrades (WebSocket) need the HCM or the route to allow the type.
   if (const std::string* up = headers.headers.Get("upgrade"); up != nullptr) {
     bool allowed = callbacks_->UpgradeAllowedByHcm(*up);
-    for (const auto& t : rc.route.upgrade_types) allowed = allowed || http::EqualsIgnoreCase(t, *up);
+    for (const auto& t : rc.route.upgrade_types)
+      allowed = allowed || http::EqualsIgnoreCase(t, *up);
     if (!allowed) {
       callbacks_->SendLocalReply(403, "", http::kNoFlags, "upgrade_failed");
       return http::FilterHeadersStatus::kStopIteration;
@@ -204,8 +204,8 @@ void RouterFilter::SendToUpstream(std::string_view data, bool end_stream) {
 
 void RouterFilter::StartGlobalTimer() {
   if (timeout_.count() == 0 || global_timer_) return;
-  global_timer_ = std::make_unique<event::Timer>(callbacks_->dispatcher(),
-                                                 [this] { OnGlobalTimeout(); });
+  global_timer_ =
+      std::make_unique<event::Timer>(callbacks_->dispatcher(), [this] { OnGlobalTimeout(); });
   global_timer_->Enable(timeout_);
 }
 
@@ -230,7 +230,8 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
   if (upgrade_) {
     if (!buffered_body_.empty()) client.Write(std::move(buffered_body_));
     buffered_body_.clear();
-  } else if (!buffered_body_.empty() || (request_complete_ && framing_ != http1::BodyFraming::kNone)) {
+  } else if (!buffered_body_.empty() ||
+             (request_complete_ && framing_ != http1::BodyFraming::kNone)) {
     std::string body = std::move(buffered_body_);
     buffered_body_.clear();
     SendToUpstream(body, request_complete_);
@@ -248,7 +249,8 @@ void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
   switch (reason) {
     case upstream::PoolFailure::kOverflow:
       callbacks_->SendLocalReply(503, std::string(kResetPrefix) + "overflow",
-                                 http::kUpstreamOverflow, "upstream_reset_before_response_started{overflow}");
+                                 http::kUpstreamOverflow,
+                                 "upstream_reset_before_response_started{overflow}");
       return;
     case upstream::PoolFailure::kConnectTimeout:
       callbacks_->SendLocalReply(503, std::string(kResetPrefix) + "connection timeout",

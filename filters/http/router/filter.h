@@ -55,8 +55,8 @@ class RouterFilter : public http::DecoderFilter,
   upstream::UpstreamClient* client_ = nullptr;
   http::RequestHeaders* request_ = nullptr;
   const config::WeightedClusterEntry* weighted_ = nullptr;
-  std::string request_head_;     // encoded request line + headers, sent when the pool is ready
-  std::string buffered_body_;    // body that arrived before the upstream connection
+  std::string request_head_;   // encoded request line + headers, sent when the pool is ready
+  std::string buffered_body_;  // body that arrived before the upstream connection
   http1::BodyFraming framing_ = http1::BodyFraming::kNone;
   bool request_complete_ = false;
   bool upstream_request_complete_ = false;  // last byte handed to the upstream connection

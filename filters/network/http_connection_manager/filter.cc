@@ -15,8 +15,7 @@ std::string GenerateUuid(server::Worker& worker) {
   char buf[37];
   snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
            static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-           static_cast<unsigned>(b >> 48),
-           static_cast<unsigned long long>(b & 0xffffffffffffULL));
+           static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
 
@@ -82,7 +81,7 @@ void ActiveStream::DecodeHeaders(bool end_stream) {
   headers_end_stream_ = end_stream;
   request_complete_ = end_stream;
   route_ = cm_.config().route_table != nullptr ? cm_.config().route_table->Find(*headers_)
-                                               : router::RouteTable::Match{};
+                                               : ::pilotfish::router::RouteTable::Match{};
   if (route_.route != nullptr) info_.route_name = route_.route->config().name;
   ResetIdleTimer();
   const auto rt = cm_.config().config.request_timeout;
@@ -100,7 +99,8 @@ void ActiveStream::DecodeHeaders(bool end_stream) {
 void ActiveStream::RunDecodeHeaders() {
   while (next_filter_ < filters_.size()) {
     http::DecoderFilter& f = *filters_[next_filter_++];
-    if (f.DecodeHeaders(*headers_, headers_end_stream_) == http::FilterHeadersStatus::kStopIteration) {
+    if (f.DecodeHeaders(*headers_, headers_end_stream_) ==
+        http::FilterHeadersStatus::kStopIteration) {
       if (next_filter_ < filters_.size() && !response_started_) {
         stopped_ = true;
         return;

@@ -18,7 +18,7 @@ namespace pilotfish::filters::hcm {
 // Everything a connection needs from config, shared read-only by all connections.
 struct HcmRuntimeConfig {
   config::HttpConnectionManager config;
-  router::RouteTableSharedPtr route_table;
+  ::pilotfish::router::RouteTableSharedPtr route_table;
   std::vector<http::HttpFilterFactorySharedPtr> filter_factories;
 };
 using HcmRuntimeConfigSharedPtr = std::shared_ptr<const HcmRuntimeConfig>;
@@ -43,8 +43,8 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   event::Dispatcher& dispatcher() override;
   http::StreamInfo& stream_info() override { return info_; }
   const http::RequestHeaders& request_headers() override { return *headers_; }
-  const router::CompiledRoute* route() override { return route_.route; }
-  const router::CompiledVirtualHost* virtual_host() override { return route_.vhost; }
+  const ::pilotfish::router::CompiledRoute* route() override { return route_.route; }
+  const ::pilotfish::router::CompiledVirtualHost* virtual_host() override { return route_.vhost; }
   void ContinueDecoding() override;
   void SendLocalReply(int status, std::string_view body, http::ResponseFlag flag,
                       std::string_view details) override;
@@ -67,12 +67,12 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
 
   ConnectionManager& cm_;
   http::RequestHeadersPtr headers_;
-  router::RouteTable::Match route_;
+  ::pilotfish::router::RouteTable::Match route_;
   std::vector<http::DecoderFilterPtr> filters_;
   size_t next_filter_ = 0;
   bool headers_end_stream_ = false;
-  bool stopped_ = false;           // a filter stopped header iteration
-  std::string buffered_body_;      // body arriving while stopped
+  bool stopped_ = false;       // a filter stopped header iteration
+  std::string buffered_body_;  // body arriving while stopped
   bool buffered_end_stream_ = false;
   bool request_complete_ = false;
   bool response_started_ = false;
@@ -120,8 +120,7 @@ class ConnectionManager : public server::Session,
   void Dispatch(std::string_view data);
   void HandleCodecError();
   void MutateRequestHeaders(http::RequestHeaders& headers);
-  void WriteResponseHeaders(ActiveStream& stream, http::ResponseHeaders& headers,
-                            bool end_stream);
+  void WriteResponseHeaders(ActiveStream& stream, http::ResponseHeaders& headers, bool end_stream);
   void OnStreamComplete();
   void ResetActiveStream(http::ResponseFlag flag);
   void Close(net::Connection::CloseType type);

@@ -7,8 +7,11 @@ class TcpProxySession : public server::Session {
  public:
   TcpProxySession(server::Worker& worker, const config::TcpProxy& config,
                   net::ConnectionPtr downstream)
-      : worker_(worker), config_(config), downstream_(std::move(downstream)),
-        down_cb_(*this, true), up_cb_(*this, false) {}
+      : worker_(worker),
+        config_(config),
+        downstream_(std::move(downstream)),
+        down_cb_(*this, true),
+        up_cb_(*this, false) {}
   ~TcpProxySession() override {
     downstream_->SetCallbacks(nullptr);
     if (upstream_) upstream_->SetCallbacks(nullptr);
@@ -66,9 +69,8 @@ class TcpProxySession : public server::Session {
   void ArmIdle() {
     if (!config_.idle_timeout || config_.idle_timeout->count() == 0) return;
     if (!idle_timer_) {
-      idle_timer_ = std::make_unique<event::Timer>(worker_.dispatcher(), [this] {
-        downstream_->Close();
-      });
+      idle_timer_ =
+          std::make_unique<event::Timer>(worker_.dispatcher(), [this] { downstream_->Close(); });
     }
     idle_timer_->Enable(*config_.idle_timeout);
   }
@@ -83,7 +85,10 @@ class TcpProxySession : public server::Session {
   }
   void OnEof(bool down) {
     Other(down).ShutdownWrite();
-    if (down) down_eof_ = true; else up_eof_ = true;
+    if (down)
+      down_eof_ = true;
+    else
+      up_eof_ = true;
     if (down_eof_ && up_eof_) downstream_->Close(net::Connection::CloseType::kFlushWrite);
   }
   void OnClose(bool down, net::CloseReason) {

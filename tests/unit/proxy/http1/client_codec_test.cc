@@ -224,6 +224,17 @@ TEST_F(ClientCodecTest, SwitchingProtocols) {
   EXPECT_FALSE(codec_.response_keep_alive());
 }
 
+TEST_F(ClientCodecTest, SwitchingProtocolsWithoutUpgradeHeaders) {
+  // A 101 switches protocols whatever its headers say: the bytes after it are never HTTP.
+  codec_.ExpectResponse(false);
+  const std::string head = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
+  EXPECT_EQ(Dispatch(head + "not http"), DispatchStatus::kUpgrade);
+  EXPECT_EQ(consumed_, head.size());
+  ASSERT_EQ(cb_.responses.size(), 1u);
+  EXPECT_EQ(cb_.responses[0].headers->status, 101);
+  EXPECT_TRUE(cb_.interim.empty());
+}
+
 TEST_F(ClientCodecTest, KeepAliveRules) {
   struct Case {
     std::string response;

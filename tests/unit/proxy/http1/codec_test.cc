@@ -182,6 +182,8 @@ TEST_F(ServerCodecTest, ContentLengthBodyEndsOnLastByte) {
   ASSERT_EQ(cb_.requests.size(), 1u);
   EXPECT_EQ(cb_.requests[0].body, "0123456789");
   EXPECT_EQ(cb_.requests[0].end_stream_calls, 1);
+  // The last body piece carries end_stream itself: no extra empty call.
+  EXPECT_EQ(cb_.requests[0].pieces, (std::vector<size_t>{6, 4}));
   EXPECT_EQ(codec_.OnEof(), DispatchStatus::kOk);
 }
 
@@ -333,13 +335,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequestCase{"TeChunkedThenIdentity",
                        kHead + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400,
                        "http1.invalid_transfer_encoding"},
-        BadRequestCase{"TeXchunked", kHead + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400,
+        BadRequestCase{"TeXchunked", kHead + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 501,
                        "http1.invalid_transfer_encoding"},
         BadRequestCase{
             "TeChunkedTwice",
             kHead + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             400, "http1.invalid_transfer_encoding"},
-        BadRequestCase{"TeGzipOnly", kHead + "Transfer-Encoding: gzip\r\n\r\n", 400,
+        BadRequestCase{"TeGzipOnly", kHead + "Transfer-Encoding: gzip\r\n\r\n", 501,
                        "http1.invalid_transfer_encoding"},
         BadRequestCase{"TeUnsupportedCodingBeforeChunked",
                        kHead + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
@@ -649,6 +651,11 @@ TEST_F(ServerCodecTest, H2cUpgradeIsIgnored) {
   EXPECT_TRUE(cb_.requests[0].headers_end_stream);
   EXPECT_FALSE(cb_.requests[0].headers->headers.Has("upgrade"));
   EXPECT_FALSE(cb_.requests[0].headers->headers.Has("http2-settings"));
+  // The connection stays HTTP/1.1: a pipelined request after it still parses.
+  codec_.Resume();
+  EXPECT_EQ(Feed("GET /next HTTP/1.1\r\nHost: h\r\n\r\n"), DispatchStatus::kPaused);
+  ASSERT_EQ(cb_.requests.size(), 2u);
+  EXPECT_EQ(cb_.requests[1].headers->path, "/next");
 }
 
 TEST_F(ServerCodecTest, Connect) {

@@ -129,6 +129,14 @@ TEST(EncodeResponseTest, NeverBothLengthAndChunked) {
   EXPECT_EQ(framing, BodyFraming::kContentLength);
 }
 
+TEST(EncodeResponseTest, DuplicateContentLengthWrittenOnce) {
+  BodyFraming framing = BodyFraming::kNone;
+  const auto h = Response(200, {{"content-length", "3"}, {"x-a", "1"}, {"Content-Length", "3"}});
+  EXPECT_EQ(EncodeResponse(h, 1, false, true, &framing),
+            "HTTP/1.1 200 OK\r\ncontent-length: 3\r\nx-a: 1\r\n\r\n");
+  EXPECT_EQ(framing, BodyFraming::kContentLength);
+}
+
 TEST(EncodeResponseTest, SwitchingProtocolsKeepsConnectionUpgrade) {
   BodyFraming framing = BodyFraming::kChunked;
   const auto h = Response(101, {{"connection", "Upgrade"}, {"upgrade", "websocket"}});

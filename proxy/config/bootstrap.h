@@ -1,0 +1,45 @@
+// The translated Envoy v3 Bootstrap: node identity, admin endpoint, static listeners and
+// clusters, and what dynamic_resources (xDS) asked for.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/config/hcm.h"
+#include "proxy/config/listener.h"
+#include "proxy/config/types.h"
+
+namespace pilotfish::config {
+
+// dynamic_resources as configured; the xDS client decides what to do with it.
+struct DynamicResources {
+  bool has_lds_config = false;
+  bool has_cds_config = false;
+  bool lds_via_ads = false;  // lds_config: { ads: {} }
+  bool cds_via_ads = false;
+  std::string ads_cluster;  // ads_config.grpc_services[0].envoy_grpc.cluster_name
+  bool ads_delta = false;   // ads_config.api_type: DELTA_GRPC (else GRPC)
+  bool set_node_on_first_message_only = false;
+};
+
+struct Bootstrap {
+  std::string node_id;
+  std::string node_cluster;
+  std::string node_metadata_json = "{}";  // node.metadata (a Struct) as JSON
+  std::string node_region, node_zone, node_sub_zone;
+
+  std::optional<SocketAddress> admin_address;  // unset: no admin listener
+  std::string admin_access_log_path;           // deprecated admin.access_log_path
+  std::vector<AccessLog> admin_access_logs;    // admin.access_log
+
+  std::vector<Listener> listeners;  // static_resources.listeners, names unique
+  std::vector<Cluster> clusters;    // static_resources.clusters, names unique
+
+  bool has_dynamic_resources = false;
+  DynamicResources dynamic_resources;
+
+  Millis stats_flush_interval{5000};
+};
+
+}  // namespace pilotfish::config
