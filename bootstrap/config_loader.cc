@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -194,7 +196,13 @@ bool CoreFloat(absl::string_view s, std::string* json) {
   const size_t first_nonzero = int_part.find_first_not_of('0');
   int_part = first_nonzero == std::string::npos ? "0" : int_part.substr(first_nonzero);
   if (frac_part.empty()) frac_part = "0";
-  *json = absl::StrCat(sign, int_part, ".", frac_part, exp_part.empty() ? "" : "e", exp_part);
+  std::string number =
+      absl::StrCat(sign, int_part, ".", frac_part, exp_part.empty() ? "" : "e", exp_part);
+  // JSON parsers reject numbers beyond a double's range: leave those as strings.
+  errno = 0;
+  const double value = std::strtod(number.c_str(), nullptr);
+  if (errno == ERANGE && std::isinf(value)) return false;
+  *json = std::move(number);
   return true;
 }
 

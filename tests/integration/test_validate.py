@@ -177,9 +177,10 @@ class SharedTestdataTest(h.ProxyTestCase):
             with self.subTest(file=rel):
                 rc, out = h.run_pilotfish(["--mode", "validate", "-c", path], timeout=30,
                                           cwd=os.path.dirname(path))
-                first = next((l.strip() for l in out.splitlines()
-                              if any(w in l.lower() for w in REJECTION_WORDS)),
-                             out.strip().splitlines()[-1] if out.strip() else "")
+                # The reason is at the end of the last line that gives one.
+                reasons = [l.strip() for l in out.splitlines()
+                           if any(w in l.lower() for w in REJECTION_WORDS)]
+                first = (reasons or out.strip().splitlines() or [""])[-1]
                 if rc == 0:
                     verdict = "valid"
                 elif rc == 1 and any(w in out.lower() for w in REJECTION_WORDS):
@@ -193,8 +194,13 @@ class SharedTestdataTest(h.ProxyTestCase):
         width = max(len(r[0]) for r in rows)
         table = [f"\n{'file':<{width}}  rc  verdict   message", "-" * (width + 40)]
         for rel, rc, verdict, msg in rows:
-            table.append(f"{rel:<{width}}  {rc:>2}  {verdict:<8}  {msg[:140]}")
-        table.append(f"skipped: " + "; ".join(f"{r} ({why})" for r, why in skipped))
+            msg = msg if len(msg) <= 110 else "..." + msg[-107:]
+            table.append(f"{rel:<{width}}  {rc:>2}  {verdict:<8}  {msg}")
+        reasons = {}
+        for _, why in skipped:
+            reasons[why] = reasons.get(why, 0) + 1
+        table.append(f"skipped {len(skipped)} files: " +
+                     ", ".join(f"{n} x {why}" for why, n in sorted(reasons.items())))
         sys.stderr.write("\n".join(table) + "\n")
 
 

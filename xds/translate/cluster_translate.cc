@@ -1,7 +1,6 @@
 // Cluster translation; see cluster_translate.h.
 #include "xds/translate/cluster_translate.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "xds/translate/cluster_policy_translate.h"

@@ -3,8 +3,6 @@
 
 #include <arpa/inet.h>
 
-#include <limits>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

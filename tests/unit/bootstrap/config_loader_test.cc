@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "envoy/admin/v3/config_dump.pb.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
@@ -64,6 +65,7 @@ s: 3.
 t: on
 u: 0.25s
 v:
+w: 1e400
 )",
                          nullptr);
   ASSERT_TRUE(json.ok()) << json.status();
@@ -71,7 +73,7 @@ v:
       *json,
       R"({"a":10,"b":31,"b2":"-0x1F","c":15,"d":1.5,"e":0.5,"f":1.0e3,"g":true,"h":false,"i":null,)"
       R"("j":null,"k":"yes","l":"10","m":"true","n":"Infinity","o":"-Infinity","p":"NaN",)"
-      R"("q":7,"r":12,"s":3.0,"t":"on","u":"0.25s","v":null})");
+      R"("q":7,"r":12,"s":3.0,"t":"on","u":"0.25s","v":null,"w":"1e400"})");
 }
 
 TEST(YamlToJsonTest, SchemaGuidedStrings) {
@@ -314,6 +316,151 @@ bool HasTypeInPool(absl::string_view type) {
   xds::EnsureEnvoyProtosLinked();
   return google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
              std::string(type)) != nullptr;
+}
+
+// The bootstrap pilot-agent renders from tools/packaging/common/envoy_bootstrap.json with its
+// defaults (no tracing, metrics service, dual stack, secure metrics port or compression), by
+// hand. `extensions` adds the bootstrap_extensions / overload_manager sections, whose Any types
+// (udpa TypedStruct, DownstreamConnectionsConfig) this build may not have compiled in.
+std::string IstioSidecarBootstrap(bool extensions) {
+  std::string json = R"json({
+  "application_log_config": {"log_format": {"text_format": "%Y-%m-%dT%T.%fZ\t%l\tenvoy %n %g:%#\t%v\tthread=%t"}},
+  "node": {
+    "id": "sidecar~10.244.0.7~productpage-v1-5b8d9.default~default.svc.cluster.local",
+    "cluster": "productpage.default",
+    "locality": {"region": "us-east1", "zone": "us-east1-b"},
+    "metadata": {"ISTIO_VERSION": "1.22.0", "INTERCEPTION_MODE": "REDIRECT", "NAMESPACE": "default",
+                 "LABELS": {"app": "productpage", "version": "v1"}, "ENVOY_PROMETHEUS_PORT": 15090}
+  },
+  "layered_runtime": {"layers": [
+    {"name": "global config", "static_layer": {"envoy.deprecated_features:envoy.config.listener.v3.Listener.hidden_envoy_deprecated_use_original_dst": "true",
+                                                "envoy.reloadable_features.http_reject_path_with_fragment": "false",
+                                                "overload.global_downstream_max_connections": "2147483647",
+                                                "re2.max_program_size.error_level": "32768"}},
+    {"name": "admin", "admin_layer": {}}]},
+  "stats_config": {
+    "use_all_default_tags": false,
+    "stats_tags": [{"tag_name": "cluster_name", "regex": "^cluster(\\.(.+);)"},
+                   {"regex": "_rq(_(\\d{3}))$", "tag_name": "response_code"}],
+    "stats_matcher": {"inclusion_list": {"patterns": [{"prefix": "reporter="}, {"prefix": "cluster_manager"},
+        {"prefix": "listener_manager"}, {"prefix": "server"}, {"prefix": "cluster.xds-grpc"}, {"prefix": "wasm"},
+        {"suffix": "rbac.allowed"}, {"safe_regex": {"regex": "vhost\\..*\\.route\\..*"}},
+        {"prefix": "component"}, {"prefix": "istio"}]}}
+  },
+  "admin": {
+    "access_log": [{"name": "envoy.access_loggers.file",
+                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", "path": "/dev/null"}}],
+    "profile_path": "/var/lib/istio/data/envoy.prof",
+    "address": {"socket_address": {"address": "127.0.0.1", "port_value": 15000}}
+  },
+  "dynamic_resources": {
+    "lds_config": {"ads": {}, "initial_fetch_timeout": "0s", "resource_api_version": "V3"},
+    "cds_config": {"ads": {}, "initial_fetch_timeout": "0s", "resource_api_version": "V3"},
+    "ads_config": {"api_type": "DELTA_GRPC", "set_node_on_first_message_only": true, "transport_api_version": "V3",
+                   "grpc_services": [{"envoy_grpc": {"cluster_name": "xds-grpc"}}]}
+  },
+  "static_resources": {
+    "clusters": [
+      {"name": "prometheus_stats", "type": "STATIC", "connect_timeout": "0.250s", "lb_policy": "ROUND_ROBIN",
+       "load_assignment": {"cluster_name": "prometheus_stats", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"protocol": "TCP", "address": "127.0.0.1", "port_value": 15000}}}}]}]}},
+      {"name": "agent", "alt_stat_name": "agent;", "type": "STATIC", "connect_timeout": "0.250s", "lb_policy": "ROUND_ROBIN",
+       "load_assignment": {"cluster_name": "agent", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"protocol": "TCP", "address": "127.0.0.1", "port_value": 15020}}}}]}]}},
+      {"name": "sds-grpc", "alt_stat_name": "sds-grpc;", "type": "STATIC",
+       "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+         "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "explicit_http_config": {"http2_protocol_options": {}}}},
+       "connect_timeout": "1s", "lb_policy": "ROUND_ROBIN",
+       "load_assignment": {"cluster_name": "sds-grpc", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"pipe": {"path": "./var/run/secrets/workload-spiffe-uds/socket"}}}}]}]}},
+      {"name": "xds-grpc", "alt_stat_name": "xds-grpc;", "type": "STATIC", "connect_timeout": "1s", "lb_policy": "ROUND_ROBIN",
+       "load_assignment": {"cluster_name": "xds-grpc", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"pipe": {"path": "./etc/istio/proxy/XDS"}}}}]}]},
+       "circuit_breakers": {"thresholds": [
+         {"priority": "DEFAULT", "max_connections": 100000, "max_pending_requests": 100000, "max_requests": 100000},
+         {"priority": "HIGH", "max_connections": 100000, "max_pending_requests": 100000, "max_requests": 100000}]},
+       "upstream_connection_options": {"tcp_keepalive": {"keepalive_time": 300}},
+       "max_requests_per_connection": 1,
+       "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+         "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "explicit_http_config": {"http2_protocol_options": {}}}}}
+    ],
+    "listeners": [
+      {"name": "0.0.0.0_15090", "address": {"socket_address": {"protocol": "TCP", "address": "0.0.0.0", "port_value": 15090}},
+       "ignore_global_conn_limit": true, "bypass_overload_manager": true,
+       "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+         "codec_type": "AUTO", "stat_prefix": "stats",
+         "route_config": {"virtual_hosts": [{"name": "backend", "domains": ["*"], "routes": [{"match": {"prefix": "/stats/prometheus"}, "route": {"cluster": "prometheus_stats"}}]}]},
+         "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]},
+      {"name": "0.0.0.0_15021", "address": {"socket_address": {"protocol": "TCP", "address": "0.0.0.0", "port_value": 15021}},
+       "ignore_global_conn_limit": true, "bypass_overload_manager": true,
+       "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+         "codec_type": "AUTO", "stat_prefix": "agent",
+         "route_config": {"virtual_hosts": [{"name": "backend", "domains": ["*"], "routes": [{"match": {"prefix": "/healthz/ready"}, "route": {"cluster": "agent"}}]}]},
+         "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
+    ]
+  })json";
+  if (extensions) {
+    json += R"json(,
+  "bootstrap_extensions": [{"name": "envoy.bootstrap.internal_listener", "typed_config": {
+    "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+    "type_url": "type.googleapis.com/envoy.extensions.bootstrap.internal_listener.v3.InternalListener",
+    "value": {"buffer_size_kb": 64}}}],
+  "overload_manager": {"resource_monitors": [{"name": "envoy.resource_monitors.global_downstream_max_connections",
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                     "max_active_downstream_connections": 2147483647}}]})json";
+  }
+  return json + "\n}\n";
+}
+
+void ExpectIstioBootstrapTranslates(const envoy::config::bootstrap::v3::Bootstrap& proto) {
+  std::vector<std::string> warnings;
+  auto b = xds::TranslateBootstrap(proto, xds::testing::TranslatingLookup(&warnings), &warnings);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->node_id,
+            "sidecar~10.244.0.7~productpage-v1-5b8d9.default~default.svc.cluster.local");
+  EXPECT_EQ(b->admin_address->port, 15000u);
+  ASSERT_EQ(b->listeners.size(), 2u);
+  EXPECT_EQ(b->listeners[0].name, "0.0.0.0_15090");
+  EXPECT_EQ(b->listeners[1].name, "0.0.0.0_15021");
+  ASSERT_EQ(b->clusters.size(), 4u);
+  const config::Cluster& xds = b->clusters[3];
+  EXPECT_EQ(xds.name, "xds-grpc");
+  EXPECT_EQ(xds.endpoints[0].address.pipe_path, "./etc/istio/proxy/XDS");
+  EXPECT_EQ(xds.circuit_breakers.max_connections, 100000u);
+  EXPECT_EQ(xds.circuit_breakers_high.max_requests, 100000u);
+  EXPECT_EQ(xds.max_requests_per_connection, 1u);
+  EXPECT_TRUE(xds.http2);
+  EXPECT_EQ(b->clusters[0].connect_timeout.count(), 250);
+  EXPECT_TRUE(b->dynamic_resources.ads_delta);
+  EXPECT_EQ(b->dynamic_resources.ads_cluster, "xds-grpc");
+  const std::string all = absl::StrJoin(warnings, "\n");
+  for (const char* ignored :
+       {"layered_runtime: ignored", "stats_config: ignored", "application_log_config: ignored",
+        "upstream_connection_options: ignored"}) {
+    EXPECT_TRUE(absl::StrContains(all, ignored)) << ignored << " not in:\n" << all;
+  }
+}
+
+TEST(LoadBootstrapTest, IstioSidecarBootstrap) {
+  auto core =
+      LoadBootstrap({.config_path = WriteTemp("istio-core.json", IstioSidecarBootstrap(false))});
+  ASSERT_TRUE(core.ok()) << core.status();
+  ExpectIstioBootstrapTranslates(*core);
+
+  const std::string full = WriteTemp("istio.json", IstioSidecarBootstrap(true));
+  auto b = LoadBootstrap({.config_path = full});
+  const bool compiled = HasTypeInPool("udpa.type.v1.TypedStruct") &&
+                        HasTypeInPool(
+                            "envoy.extensions.resource_monitors.downstream_connections.v3."
+                            "DownstreamConnectionsConfig");
+  if (compiled) {
+    ASSERT_TRUE(b.ok()) << b.status();
+    ExpectIstioBootstrapTranslates(*b);
+  } else {
+    EXPECT_FALSE(b.ok());
+    EXPECT_TRUE(absl::StrContains(b.status().message(),
+                                  "bootstrap_extensions[0].typed_config: "
+                                  "unknown or unsupported type URL"))
+        << b.status();
+  }
 }
 
 // Translates one xDS resource (a listener, cluster, route table or endpoint assignment).
