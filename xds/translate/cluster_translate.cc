@@ -19,43 +19,17 @@ using envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
 constexpr absl::string_view kHttp2Warning =
     "upstream HTTP/2 is not supported yet; HTTP/1.1 will be used";
 
-std::optional<config::Millis> DisabledIfZero(config::Millis ms) {
-  if (ms.count() == 0) return std::nullopt;
-  return ms;
-}
-
 // Accepts an empty Http1ProtocolOptions only: its fields change how requests are encoded.
 absl::Status CheckUpstreamHttp1(const envoy::config::core::v3::Http1ProtocolOptions& options,
                                 absl::string_view path) {
   return CheckFields(options, path, {});
 }
 
-// core.v3.HttpProtocolOptions (typed common_http_protocol_options or the deprecated field).
-absl::Status TranslateCommonHttpOptions(const envoy::config::core::v3::HttpProtocolOptions& options,
-                                        absl::string_view path, config::Cluster* out) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      options, path,
-      {.handled = {"idle_timeout", "max_connection_duration", "max_requests_per_connection"}}));
-  if (options.has_idle_timeout()) {
-    XDS_ASSIGN_OR_RETURN(config::Millis ms,
-                         ToMillis(options.idle_timeout(), FieldPath(path, "idle_timeout")));
-    out->idle_timeout = DisabledIfZero(ms);
-  }
-  if (options.has_max_connection_duration()) {
-    XDS_ASSIGN_OR_RETURN(config::Millis ms, ToMillis(options.max_connection_duration(),
-                                                     FieldPath(path, "max_connection_duration")));
-    out->max_connection_duration = DisabledIfZero(ms);
-  }
-  if (options.has_max_requests_per_connection()) {
-    out->max_requests_per_connection = options.max_requests_per_connection().value();
-  }
-  return absl::OkStatus();
-}
-
 // `deprecated_max_requests`: the cluster's own (deprecated) max_requests_per_connection is set.
-absl::Status TranslateHttpProtocolOptions(const google::protobuf::Any& any, absl::string_view path,
-                                          bool deprecated_max_requests, config::Cluster* out,
-                                          std::vector<std::string>* warnings) {
+absl::Status TranslateTypedHttpProtocolOptions(const google::protobuf::Any& any,
+                                               absl::string_view path, bool deprecated_max_requests,
+                                               config::Cluster* out,
+                                               std::vector<std::string>* warnings) {
   HttpProtocolOptions options;
   XDS_RETURN_IF_ERROR(UnpackAny(any, &options, path));
   if (deprecated_max_requests &&
@@ -72,9 +46,9 @@ absl::Status TranslateHttpProtocolOptions(const google::protobuf::Any& any, absl
                    .ignored = {"upstream_http_protocol_options"}},
                   warnings));
   if (options.has_common_http_protocol_options()) {
-    XDS_RETURN_IF_ERROR(TranslateCommonHttpOptions(options.common_http_protocol_options(),
-                                                   FieldPath(path, "common_http_protocol_options"),
-                                                   out));
+    XDS_RETURN_IF_ERROR(
+        TranslateHttpProtocolOptions(options.common_http_protocol_options(),
+                                     FieldPath(path, "common_http_protocol_options"), out));
   }
   if (options.has_explicit_http_config()) {
     const std::string p = FieldPath(path, "explicit_http_config");
@@ -130,9 +104,9 @@ absl::Status TranslateDeprecatedProtocolFields(const Cluster& cluster, absl::str
                        "max_requests_per_connection is set both on the cluster and in "
                        "common_http_protocol_options");
     }
-    XDS_RETURN_IF_ERROR(TranslateCommonHttpOptions(cluster.common_http_protocol_options(),
-                                                   FieldPath(path, "common_http_protocol_options"),
-                                                   out));
+    XDS_RETURN_IF_ERROR(
+        TranslateHttpProtocolOptions(cluster.common_http_protocol_options(),
+                                     FieldPath(path, "common_http_protocol_options"), out));
   }
   if (cluster.has_http_protocol_options()) {
     XDS_RETURN_IF_ERROR(CheckUpstreamHttp1(cluster.http_protocol_options(),
@@ -163,7 +137,7 @@ absl::Status TranslateTypedProtocolOptions(const Cluster& cluster, absl::string_
     const bool deprecated_max_requests = cluster.has_max_requests_per_connection();
 #pragma GCC diagnostic pop
     XDS_RETURN_IF_ERROR(
-        TranslateHttpProtocolOptions(any, p, deprecated_max_requests, out, warnings));
+        TranslateTypedHttpProtocolOptions(any, p, deprecated_max_requests, out, warnings));
   }
   return absl::OkStatus();
 }

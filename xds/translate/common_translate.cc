@@ -273,4 +273,32 @@ absl::Status CheckTransportSocket(const envoy::config::core::v3::TransportSocket
                                          type.empty() ? "" : absl::StrCat(" (", type, ")")));
 }
 
+std::optional<config::Millis> DisabledIfZero(config::Millis ms) {
+  if (ms.count() == 0) return std::nullopt;
+  return ms;
+}
+
+absl::Status TranslateHttpProtocolOptions(
+    const envoy::config::core::v3::HttpProtocolOptions& options, absl::string_view path,
+    std::optional<config::Millis>* idle_timeout,
+    std::optional<config::Millis>* max_connection_duration, uint32_t* max_requests_per_connection) {
+  XDS_RETURN_IF_ERROR(CheckFields(
+      options, path,
+      {.handled = {"idle_timeout", "max_connection_duration", "max_requests_per_connection"}}));
+  if (options.has_idle_timeout()) {
+    XDS_ASSIGN_OR_RETURN(config::Millis ms,
+                         ToMillis(options.idle_timeout(), FieldPath(path, "idle_timeout")));
+    *idle_timeout = DisabledIfZero(ms);
+  }
+  if (options.has_max_connection_duration()) {
+    XDS_ASSIGN_OR_RETURN(config::Millis ms, ToMillis(options.max_connection_duration(),
+                                                     FieldPath(path, "max_connection_duration")));
+    *max_connection_duration = DisabledIfZero(ms);
+  }
+  if (options.has_max_requests_per_connection()) {
+    *max_requests_per_connection = options.max_requests_per_connection().value();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace pilotfish::xds

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "envoy/config/core/v3/address.pb.h"
 #include "envoy/config/core/v3/base.pb.h"
+#include "envoy/config/core/v3/protocol.pb.h"
 #include "envoy/type/v3/percent.pb.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/repeated_field.h"
@@ -71,6 +73,26 @@ absl::Status TranslateHeaderMutations(const Message& message, absl::string_view 
   return TranslateHeaderMutations(
       message.request_headers_to_add(), message.request_headers_to_remove(),
       message.response_headers_to_add(), message.response_headers_to_remove(), path, out);
+}
+
+// 0 disables an optional timeout; represented as "no timeout".
+std::optional<config::Millis> DisabledIfZero(config::Millis ms);
+
+// core.v3.HttpProtocolOptions as both clusters (upstream) and the HCM (downstream) use it.
+absl::Status TranslateHttpProtocolOptions(
+    const envoy::config::core::v3::HttpProtocolOptions& options, absl::string_view path,
+    std::optional<config::Millis>* idle_timeout,
+    std::optional<config::Millis>* max_connection_duration, uint32_t* max_requests_per_connection);
+
+// Into any config struct with idle_timeout, max_connection_duration and
+// max_requests_per_connection fields (config::Cluster, config::HttpConnectionManager).
+template <typename Config>
+absl::Status TranslateHttpProtocolOptions(
+    const envoy::config::core::v3::HttpProtocolOptions& options, absl::string_view path,
+    Config* out) {
+  return TranslateHttpProtocolOptions(options, path, &out->idle_timeout,
+                                      &out->max_connection_duration,
+                                      &out->max_requests_per_connection);
 }
 
 }  // namespace pilotfish::xds

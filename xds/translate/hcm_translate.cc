@@ -19,33 +19,6 @@ namespace {
 using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
 using envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter;
 
-// 0 disables an optional timeout; represented as "no timeout".
-std::optional<config::Millis> DisabledIfZero(config::Millis ms) {
-  if (ms.count() == 0) return std::nullopt;
-  return ms;
-}
-
-absl::Status TranslateCommonOptions(const envoy::config::core::v3::HttpProtocolOptions& options,
-                                    absl::string_view path, config::HttpConnectionManager* out) {
-  XDS_RETURN_IF_ERROR(CheckFields(
-      options, path,
-      {.handled = {"idle_timeout", "max_connection_duration", "max_requests_per_connection"}}));
-  if (options.has_idle_timeout()) {
-    XDS_ASSIGN_OR_RETURN(config::Millis ms,
-                         ToMillis(options.idle_timeout(), FieldPath(path, "idle_timeout")));
-    out->idle_timeout = DisabledIfZero(ms);
-  }
-  if (options.has_max_connection_duration()) {
-    XDS_ASSIGN_OR_RETURN(config::Millis ms, ToMillis(options.max_connection_duration(),
-                                                     FieldPath(path, "max_connection_duration")));
-    out->max_connection_duration = DisabledIfZero(ms);
-  }
-  if (options.has_max_requests_per_connection()) {
-    out->max_requests_per_connection = options.max_requests_per_connection().value();
-  }
-  return absl::OkStatus();
-}
-
 absl::Status TranslateHttp1Options(const envoy::config::core::v3::Http1ProtocolOptions& options,
                                    absl::string_view path, config::HttpConnectionManager* out,
                                    std::vector<std::string>* warnings) {
@@ -234,7 +207,7 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
 
   XDS_RETURN_IF_ERROR(TranslateHttpFilters(hcm.http_filters(), path, &out, warnings));
   if (hcm.has_common_http_protocol_options()) {
-    XDS_RETURN_IF_ERROR(TranslateCommonOptions(
+    XDS_RETURN_IF_ERROR(TranslateHttpProtocolOptions(
         hcm.common_http_protocol_options(), FieldPath(path, "common_http_protocol_options"), &out));
   }
   if (hcm.has_http_protocol_options()) {

@@ -57,7 +57,7 @@ absl::StatusOr<config::TcpProxy> TranslateTcpProxy(
     XDS_ASSIGN_OR_RETURN(config::Millis idle,
                          ToMillis(tcp_proxy.idle_timeout(), FieldPath(path, "idle_timeout")));
     // 0 disables the idle timeout: represented as "no timeout".
-    out.idle_timeout = idle.count() == 0 ? std::nullopt : std::optional<config::Millis>(idle);
+    out.idle_timeout = DisabledIfZero(idle);
   }
   if (tcp_proxy.has_max_connect_attempts()) {
     if (tcp_proxy.max_connect_attempts().value() < 1) {
