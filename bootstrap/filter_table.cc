@@ -8,21 +8,11 @@
 #include "filters/network/http_connection_manager/filter.h"
 #include "filters/network/tcp_proxy/filter.h"
 #include "xds/translate/hcm_translate.h"
+#include "xds/translate/proto_types.h"
 #include "xds/translate/tcp_proxy_translate.h"
 
 namespace pilotfish::bootstrap {
 namespace {
-
-constexpr char kHcmType[] =
-    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-constexpr char kTcpProxyType[] = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-constexpr char kRouterType[] = "envoy.extensions.filters.http.router.v3.Router";
-
-std::string TypeName(const google::protobuf::Any& any) {
-  const std::string& url = any.type_url();
-  size_t slash = url.rfind('/');
-  return slash == std::string::npos ? url : url.substr(slash + 1);
-}
 
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::protobuf::Any& any,
                                                              const std::string& path,
@@ -49,8 +39,7 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
   }
   for (size_t i = 0; i < runtime->config.http_filters.size(); ++i) {
     const config::HttpFilter& f = runtime->config.http_filters[i];
-    std::string type = f.type_url.substr(f.type_url.rfind('/') + 1);
-    if (type == kRouterType) {
+    if (f.type_url == xds::TypeUrl(xds::kRouterType)) {
       runtime->filter_factories.push_back(std::make_shared<filters::router::RouterFactory>());
     } else {
       return absl::InvalidArgumentError(absl::StrCat(path, ".http_filters[", i, "] (", f.name,
@@ -66,9 +55,9 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
     const std::string& path, std::vector<std::string>* warnings) {
-  const std::string type = TypeName(typed_config);
-  if (type == kHcmType) return CreateHcm(typed_config, path, warnings);
-  if (type == kTcpProxyType) {
+  const absl::string_view type = xds::TypeNameOf(typed_config);
+  if (type == xds::kHcmType) return CreateHcm(typed_config, path, warnings);
+  if (type == xds::kTcpProxyType) {
     envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proto;
     if (!typed_config.UnpackTo(&proto)) {
       return absl::InvalidArgumentError(path + ": cannot decode typed_config");

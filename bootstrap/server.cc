@@ -268,16 +268,6 @@ void Server::InstallAdminHandlers() {
     main_.Post([this] { StartDrainAndExit(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
   });
-  admin_->AddHandler("/healthcheck/fail", "cause the server to fail health checks", true,
-                     [this](const admin::AdminRequest&) {
-                       health_check_failed_ = true;
-                       return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
-                     });
-  admin_->AddHandler("/healthcheck/ok", "cause the server to pass health checks", true,
-                     [this](const admin::AdminRequest&) {
-                       health_check_failed_ = false;
-                       return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
-                     });
 }
 
 int Server::Run() {

@@ -60,10 +60,8 @@ class Server {
   event::TimerPtr drain_poll_timer_;
   event::TimerPtr drain_deadline_timer_;
   std::chrono::steady_clock::time_point start_time_;
-  std::atomic<size_t> sessions_remaining_{0};
   bool live_ = false;
   bool draining_ = false;
-  bool health_check_failed_ = false;
   bool exiting_ = false;
 };
 

@@ -55,12 +55,6 @@ Dispatcher::~Dispatcher() {
   }
 }
 
-MonotonicTime Dispatcher::ApproximateNow() const {
-  // uv_now is milliseconds of the loop's monotonic clock; steady_clock shares its epoch on Linux
-  // only approximately, so map through the injected time source instead.
-  return time_.Now();
-}
-
 void Dispatcher::Post(std::function<void()> cb) {
   bool wake;
   {

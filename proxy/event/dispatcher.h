@@ -42,8 +42,6 @@ class Dispatcher {
   uv_loop_t* loop() { return &loop_; }
   const std::string& name() const { return name_; }
   TimeSource& time() { return time_; }
-  // Loop time, refreshed once per iteration: cheap, what the data path uses.
-  MonotonicTime ApproximateNow() const;
 
   // Thread-safe. Runs `cb` on this dispatcher's thread; posts coalesce into one wake-up.
   void Post(std::function<void()> cb);

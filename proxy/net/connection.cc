@@ -183,9 +183,7 @@ void Connection::DoWrite(std::string_view data, std::string* owned) {
     req->data.assign(data);
   }
   buffered_bytes_ += req->data.size();
-  if (state_ == State::kConnecting) {
-    // libuv queues writes issued before the connect completes.
-  }
+  // While connecting, libuv queues the write until the connection is up.
   uv_buf_t b = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
   req->req.data = req;
   int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1,

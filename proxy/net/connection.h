@@ -111,7 +111,6 @@ class Connection : public event::DeferredDeletable {
   int read_disable_count_ = 0;
   bool reading_started_ = false;
   bool read_eof_ = false;
-  bool shutdown_pending_ = false;
   bool shutdown_sent_ = false;
   size_t buffered_bytes_ = 0;
   uint32_t high_watermark_ = 0;

@@ -19,6 +19,18 @@ std::string GenerateUuid(server::Worker& worker) {
   return buf;
 }
 
+// Hop-by-hop headers describe one connection and are never forwarded; an upgrade keeps
+// Connection/Upgrade, which the next hop needs to agree to the switch.
+void RemoveHopByHopHeaders(http::HeaderMap& headers, bool upgrade) {
+  if (!upgrade) {
+    headers.Remove("connection");
+    headers.Remove("upgrade");
+  }
+  headers.Remove("keep-alive");
+  headers.Remove("proxy-connection");
+  headers.Remove("transfer-encoding");
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------ ActiveStream
@@ -371,14 +383,7 @@ void ConnectionManager::OnRequestData(std::string_view data, bool end_stream) {
 void ConnectionManager::MutateRequestHeaders(http::RequestHeaders& h) {
   const config::HttpConnectionManager& c = config_->config;
   const bool upgrade = codec_->request_is_upgrade();
-  // Hop-by-hop headers are for this connection only.
-  if (!upgrade) {
-    h.headers.Remove("connection");
-    h.headers.Remove("upgrade");
-  }
-  h.headers.Remove("keep-alive");
-  h.headers.Remove("proxy-connection");
-  h.headers.Remove("transfer-encoding");
+  RemoveHopByHopHeaders(h.headers, upgrade);
   if (const std::string* te = h.headers.Get("te"); te != nullptr && *te != "trailers") {
     h.headers.Remove("te");
   }
@@ -404,13 +409,7 @@ void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::Respons
                                              bool end_stream) {
   const config::HttpConnectionManager& c = config_->config;
   const bool upgrade_response = h.status == 101;
-  if (!upgrade_response) {
-    h.headers.Remove("connection");
-    h.headers.Remove("upgrade");
-  }
-  h.headers.Remove("keep-alive");
-  h.headers.Remove("proxy-connection");
-  h.headers.Remove("transfer-encoding");
+  RemoveHopByHopHeaders(h.headers, upgrade_response);
   switch (c.server_header) {
     case config::HttpConnectionManager::ServerHeader::kOverwrite:
       h.headers.Set("server", c.server_name);
