@@ -30,6 +30,9 @@ Dispatcher::Dispatcher(std::string name, TimeSource& time)
   uv_check_init(&loop_, check_);
   check_->data = this;
   uv_check_start(check_, &Dispatcher::OnCheck);
+  idle_ = new uv_idle_t;
+  uv_idle_init(&loop_, idle_);
+  idle_->data = this;
   // Internal handles must not keep the loop alive on their own.
   uv_unref(reinterpret_cast<uv_handle_t*>(async_));
   uv_unref(reinterpret_cast<uv_handle_t*>(check_));
@@ -37,9 +40,13 @@ Dispatcher::Dispatcher(std::string name, TimeSource& time)
 
 Dispatcher::~Dispatcher() {
   RunPosted();
+  RunFlushes();
   ClearDeferred();
+  to_flush_.clear();
   CloseAndDelete(async_);
   CloseAndDelete(check_);
+  uv_idle_stop(idle_);
+  CloseAndDelete(idle_);
   // Let close callbacks (ours and those of objects destroyed above) run.
   for (int i = 0; i < 8 && uv_loop_alive(&loop_); ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   RunPosted();
@@ -71,6 +78,31 @@ void Dispatcher::DeferredDelete(std::unique_ptr<DeferredDeletable> obj) {
   uv_async_send(async_);
 }
 
+void Dispatcher::ScheduleFlush(Flushable* f) {
+  if (f->flush_scheduled_) return;
+  f->flush_scheduled_ = true;
+  if (to_flush_.empty()) uv_idle_start(idle_, [](uv_idle_t*) {});
+  to_flush_.push_back(f);
+}
+
+void Dispatcher::CancelFlush(Flushable* f) {
+  if (!f->flush_scheduled_) return;
+  f->flush_scheduled_ = false;
+  std::erase(to_flush_, f);
+  if (to_flush_.empty()) uv_idle_stop(idle_);
+}
+
+void Dispatcher::RunFlushes() {
+  // One at a time from the live list: a flush may cancel (destroy) another pending one.
+  while (!to_flush_.empty()) {
+    Flushable* f = to_flush_.back();
+    to_flush_.pop_back();
+    f->flush_scheduled_ = false;
+    f->Flush();
+  }
+  uv_idle_stop(idle_);
+}
+
 void Dispatcher::Run() {
   thread_id_ = std::this_thread::get_id();
   exiting_ = false;
@@ -83,6 +115,7 @@ void Dispatcher::Run() {
   }
   uv_unref(reinterpret_cast<uv_handle_t*>(async_));
   RunPosted();
+  RunFlushes();
   ClearDeferred();
 }
 
@@ -100,7 +133,9 @@ void Dispatcher::OnAsync(uv_async_t* handle) {
 
 void Dispatcher::OnCheck(uv_check_t* handle) {
   auto* self = static_cast<Dispatcher*>(handle->data);
-  if (self != nullptr) self->ClearDeferred();
+  if (self == nullptr) return;
+  self->RunFlushes();
+  self->ClearDeferred();
 }
 
 void Dispatcher::RunPosted() {

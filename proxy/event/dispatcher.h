@@ -32,6 +32,19 @@ class DeferredDeletable {
   virtual ~DeferredDeletable() = default;
 };
 
+// Something with output to write at the end of the current loop iteration (a connection).
+class Flushable {
+ public:
+  virtual void Flush() = 0;
+
+ protected:
+  ~Flushable() = default;
+
+ private:
+  friend class Dispatcher;
+  bool flush_scheduled_ = false;
+};
+
 class Dispatcher {
  public:
   explicit Dispatcher(std::string name, TimeSource& time = RealTimeSource());
@@ -47,6 +60,10 @@ class Dispatcher {
   void Post(std::function<void()> cb);
   // Destroys `obj` later, on this thread, after the current callbacks return.
   void DeferredDelete(std::unique_ptr<DeferredDeletable> obj);
+  // Calls f->Flush() once at the end of this loop iteration (before deferred deletes), however
+  // many times it is scheduled. CancelFlush before `f` goes away.
+  void ScheduleFlush(Flushable* f);
+  void CancelFlush(Flushable* f);
 
   // Runs until Exit(). Records the running thread for IsThreadSafe().
   void Run();
@@ -67,6 +84,7 @@ class Dispatcher {
   static void OnAsync(uv_async_t* handle);
   static void OnCheck(uv_check_t* handle);
   void RunPosted();
+  void RunFlushes();
   void ClearDeferred();
 
   std::string name_;
@@ -74,9 +92,11 @@ class Dispatcher {
   uv_loop_t loop_;
   uv_async_t* async_;  // heap: closed before the loop
   uv_check_t* check_;
+  uv_idle_t* idle_;  // active while flushes are pending, so the loop does not block in poll
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  std::vector<Flushable*> to_flush_;
   std::thread::id thread_id_;
   bool exiting_ = false;
 };

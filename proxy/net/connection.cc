@@ -41,6 +41,7 @@ Connection::Connection(event::Dispatcher& dispatcher)
 }
 
 Connection::~Connection() {
+  dispatcher_.CancelFlush(this);
   callbacks_ = nullptr;
   if (tcp_ != nullptr) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
@@ -164,26 +165,48 @@ void Connection::DoWrite(std::string_view data, std::string* owned) {
   if (data.empty() || state_ == State::kClosed || state_ == State::kClosing || shutdown_sent_) {
     return;
   }
-  if (state_ == State::kOpen && buffered_bytes_ == 0) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  if (out_.empty() && owned != nullptr) {
+    out_ = std::move(*owned);
+  } else {
+    out_.append(data);
+  }
+  buffered_bytes_ += data.size();
+  dispatcher_.ScheduleFlush(this);
+  CheckWatermarks();
+}
+
+void Connection::Flush() {
+  if (state_ == State::kClosed || out_.empty()) return;
+  std::string data = std::move(out_);
+  out_.clear();
+  std::string_view rest = data;
+  // Try the socket directly unless earlier writes are still queued (order) or connecting.
+  if (state_ != State::kConnecting && in_flight_bytes_ == 0) {
+    uv_buf_t b = uv_buf_init(data.data(), static_cast<unsigned>(data.size()));
     int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &b, 1);
     if (n > 0) {
       bytes_written_ += static_cast<uint64_t>(n);
-      data.remove_prefix(static_cast<size_t>(n));
-      if (data.empty()) return;
+      buffered_bytes_ -= static_cast<size_t>(n);
+      rest.remove_prefix(static_cast<size_t>(n));
     } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
       CloseSocket(CloseReason::kError);
       return;
     }
   }
-  auto* req = new WriteReq;
-  if (owned != nullptr && data.size() == owned->size()) {
-    req->data = std::move(*owned);
-  } else {
-    req->data.assign(data);
+  if (!rest.empty()) {
+    QueueWrite(rest.size() == data.size() ? std::move(data) : std::string(rest));
+    if (state_ == State::kClosed) return;
   }
-  buffered_bytes_ += req->data.size();
-  // While connecting, libuv queues the write until the connection is up.
+  CheckWatermarks();
+  if (shutdown_sent_) DoShutdown();
+  MaybeFinishFlushClose();
+}
+
+void Connection::QueueWrite(std::string data) {
+  // libuv queues a write issued while connecting until the connection is up.
+  auto* req = new WriteReq;
+  req->data = std::move(data);
+  in_flight_bytes_ += req->data.size();
   uv_buf_t b = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
   req->req.data = req;
   int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1,
@@ -195,15 +218,14 @@ void Connection::DoWrite(std::string_view data, std::string* owned) {
                       if (self != nullptr) self->OnWriteDone(n, status);
                     });
   if (rc != 0) {
-    buffered_bytes_ -= req->data.size();
+    in_flight_bytes_ -= req->data.size();
     delete req;
     CloseSocket(CloseReason::kError);
-    return;
   }
-  CheckWatermarks();
 }
 
 void Connection::OnWriteDone(size_t bytes, int status) {
+  in_flight_bytes_ -= bytes;
   buffered_bytes_ -= bytes;
   if (status != 0) {
     if (state_ != State::kClosed) CloseSocket(CloseReason::kError);
@@ -233,6 +255,13 @@ void Connection::CheckWatermarks() {
 void Connection::ShutdownWrite() {
   if (state_ != State::kOpen || shutdown_sent_) return;
   shutdown_sent_ = true;
+  // FIN goes after the pending output: Flush() sends it once that is queued.
+  if (out_.empty()) DoShutdown();
+}
+
+void Connection::DoShutdown() {
+  if (shutdown_done_ || state_ == State::kClosed) return;
+  shutdown_done_ = true;
   auto* req = new uv_shutdown_t;
   if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(tcp_),
                   [](uv_shutdown_t* r, int) { delete r; }) != 0) {
@@ -245,7 +274,7 @@ void Connection::Close(CloseType type) {
   if (type == CloseType::kFlushWrite && buffered_bytes_ > 0 && state_ == State::kOpen) {
     state_ = State::kClosing;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
-    return;
+    return;  // Flush() / OnWriteDone finish the close once everything is written
   }
   CloseSocket(CloseReason::kLocal);
 }
@@ -257,6 +286,8 @@ void Connection::MaybeFinishFlushClose() {
 void Connection::CloseSocket(CloseReason reason) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  dispatcher_.CancelFlush(this);
+  out_.clear();
   connect_timer_.reset();
   uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
   tcp_->data = nullptr;

@@ -1,5 +1,6 @@
-// A TCP connection on a dispatcher: reads into the worker's shared buffer, writes with a
-// try-write fast path, tracks buffered bytes against watermarks, and closes before it frees.
+// A TCP connection on a dispatcher: reads into the worker's shared buffer, collects writes and
+// flushes them once per loop iteration (try-write first), tracks buffered bytes against
+// watermarks, and closes before it frees.
 #pragma once
 
 #include <uv.h>
@@ -40,7 +41,7 @@ class ConnectionCallbacks {
   virtual void OnBelowWriteLowWatermark() {}
 };
 
-class Connection : public event::DeferredDeletable {
+class Connection : public event::DeferredDeletable, public event::Flushable {
  public:
   // Takes an accepted client from `server`. nullptr if accept failed.
   static std::unique_ptr<Connection> Accept(event::Dispatcher& dispatcher, uv_stream_t* server);
@@ -57,13 +58,15 @@ class Connection : public event::DeferredDeletable {
   void ReadDisable(bool disable);
   bool reading_enabled() const { return read_disable_count_ == 0; }
 
+  // Buffers `data`; it goes to the socket at the end of this loop iteration, as in Envoy, so a
+  // Close(kNoFlush) in the same iteration (e.g. a reset after a codec error) sends none of it.
   void Write(std::string_view data);
   void Write(std::string&& data);
   // Sends FIN after everything buffered is written.
   void ShutdownWrite();
   enum class CloseType { kFlushWrite, kNoFlush };
   // Closes (after flushing when asked). OnClose(kLocal) is delivered once, from this call for
-  // kNoFlush or after the flush.
+  // kNoFlush (dropping unwritten data) or after the flush.
   void Close(CloseType type = CloseType::kNoFlush);
   bool closed() const { return state_ == State::kClosed; }
   bool connecting() const { return state_ == State::kConnecting; }
@@ -86,12 +89,17 @@ class Connection : public event::DeferredDeletable {
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t bytes_written() const { return bytes_written_; }
 
+  // event::Flushable: hands the collected output to the socket.
+  void Flush() override;
+
  private:
   enum class State { kConnecting, kOpen, kClosing, kClosed };
   struct WriteReq;
   Connection(event::Dispatcher& dispatcher);
   void InitAddresses();
   void DoWrite(std::string_view data, std::string* owned);
+  void QueueWrite(std::string data);
+  void DoShutdown();
   void OnWriteDone(size_t bytes, int status);
   void CheckWatermarks();
   void MaybeFinishFlushClose();
@@ -111,8 +119,11 @@ class Connection : public event::DeferredDeletable {
   int read_disable_count_ = 0;
   bool reading_started_ = false;
   bool read_eof_ = false;
-  bool shutdown_sent_ = false;
-  size_t buffered_bytes_ = 0;
+  bool shutdown_sent_ = false;  // requested
+  bool shutdown_done_ = false;  // uv_shutdown issued
+  std::string out_;             // written since the last flush
+  size_t in_flight_bytes_ = 0;  // handed to uv_write, not yet completed
+  size_t buffered_bytes_ = 0;   // out_ + in flight: what the watermarks look at
   uint32_t high_watermark_ = 0;
   bool above_high_ = false;
   uint64_t bytes_read_ = 0;

@@ -194,8 +194,9 @@ class SmugglingTest(h.ProxyTestCase):
     def setUp(self):
         super().setUp()
         self.echo = self.start_echo("smuggle")
-        self.port = self.start_proxy(h.simple_bootstrap(self.echo.port)).port()
-        # Warm up: the proxy must still work, and a pooled upstream connection may exist.
+        # One worker, warmed up: every bad request meets a ready pooled upstream connection,
+        # the case where forwarding anything early is most likely.
+        self.port = self.start_proxy(h.simple_bootstrap(self.echo.port), concurrency=1).port()
         self.assertStatus(h.raw_request(self.port, h.build_request("GET", "/warmup")), 200)
 
     def rejected(self, raw, status, what, check_connections=True):
@@ -243,7 +244,10 @@ class SmugglingTest(h.ProxyTestCase):
     def test_invalid_chunk_size(self):
         raw = (b"POST /chunk HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
                b"zz\r\nhello\r\n0\r\n\r\n" + self.SMUGGLED)
-        # The headers are valid, so a proxy may already have started an upstream connection.
+        # The headers are valid, so a proxy may already have started an upstream connection,
+        # but nothing of this request may reach the upstream. (Envoy encodes the headers on the
+        # pooled connection, but its write is flushed on the next loop iteration, and the reset
+        # after the codec error closes that HTTP/1.1 connection without flushing.)
         self.rejected(raw, 400, "chunk size zz", check_connections=False)
 
     def test_obs_fold_continuation_line(self):
