@@ -2,6 +2,7 @@
 #include "bootstrap/filter_table.h"
 
 #include "absl/strings/str_cat.h"
+#include "bootstrap/unapplied.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "filters/http/router/filter.h"
@@ -18,8 +19,7 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
                                                              const std::string& path,
                                                              std::vector<std::string>* warnings) {
   envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager proto;
-  if (!any.UnpackTo(&proto))
-    return absl::InvalidArgumentError(path + ": cannot decode typed_config");
+  if (auto s = xds::UnpackAny(any, &proto, path); !s.ok()) return s;
   auto cfg = xds::TranslateHcm(proto, path, warnings);
   if (!cfg.ok()) return cfg.status();
   auto runtime = std::make_shared<filters::hcm::HcmRuntimeConfig>();
@@ -34,6 +34,7 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
         absl::StrCat(path, ".route_config.", table.status().message()));
   }
   runtime->route_table = *table;
+  WarnUnappliedRouteFeatures(*runtime->config.route_config, path + ".route_config", warnings);
   if (!runtime->config.access_logs.empty() && warnings != nullptr) {
     warnings->push_back(path + ".access_log: access logs are not written yet (issue 5); ignored");
   }
@@ -55,14 +56,14 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
     const std::string& path, std::vector<std::string>* warnings) {
+  // Errors inside the filter's config name it from its typed_config.
+  const std::string config_path = path + ".typed_config";
   const absl::string_view type = xds::TypeNameOf(typed_config);
-  if (type == xds::kHcmType) return CreateHcm(typed_config, path, warnings);
+  if (type == xds::kHcmType) return CreateHcm(typed_config, config_path, warnings);
   if (type == xds::kTcpProxyType) {
     envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proto;
-    if (!typed_config.UnpackTo(&proto)) {
-      return absl::InvalidArgumentError(path + ": cannot decode typed_config");
-    }
-    auto cfg = xds::TranslateTcpProxy(proto, path, warnings);
+    if (auto s = xds::UnpackAny(typed_config, &proto, config_path); !s.ok()) return s;
+    auto cfg = xds::TranslateTcpProxy(proto, config_path, warnings);
     if (!cfg.ok()) return cfg.status();
     return std::make_shared<filters::tcp_proxy::TcpProxyFactory>(std::move(*cfg));
   }

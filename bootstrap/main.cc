@@ -7,6 +7,7 @@
 #include "bootstrap/filter_table.h"
 #include "bootstrap/options.h"
 #include "bootstrap/server.h"
+#include "bootstrap/unapplied.h"
 #include "proxy/common/log.h"
 #include "xds/translate/bootstrap_translate.h"
 
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
     return bootstrap::CreateNetworkFilter(name, any, path, &warnings);
   };
   auto cfg = pilotfish::xds::TranslateBootstrap(*proto, lookup, &warnings);
+  if (cfg.ok()) {
+    for (size_t i = 0; i < cfg->clusters.size(); ++i) {
+      bootstrap::WarnUnappliedClusterFeatures(
+          cfg->clusters[i], "static_resources.clusters[" + std::to_string(i) + "]", &warnings);
+    }
+  }
   for (const auto& w : warnings) PF_LOG(kWarning, "config: %s", w.c_str());
   if (!cfg.ok()) {
     fprintf(stderr, "pilotfish: invalid configuration: %s\n",

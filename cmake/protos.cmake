@@ -1,5 +1,7 @@
 # Generates C++ for the transitive closure of the Envoy v3 protos pilotfish uses.
 # The sources come from the pinned @grpc/grpc-js-xds npm package, fetched into the build tree.
+# Every root here is also referenced in xds/translate/proto_types.cc (EnsureEnvoyProtosLinked),
+# so its descriptors are linked and its `@type` URLs resolve.
 set(PF_PROTO_ROOTS
   envoy/config/bootstrap/v3/bootstrap.proto
   envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
@@ -8,6 +10,11 @@ set(PF_PROTO_ROOTS
   envoy/extensions/filters/listener/original_dst/v3/original_dst.proto
   envoy/extensions/filters/http/fault/v3/fault.proto
   envoy/extensions/access_loggers/file/v3/file.proto
+  envoy/extensions/access_loggers/stream/v3/stream.proto
+  envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
+  envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto
+  envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto
+  udpa/type/v1/typed_struct.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
   envoy/service/discovery/v3/ads.proto
   envoy/admin/v3/config_dump.proto)
@@ -40,7 +47,7 @@ add_custom_command(
   OUTPUT ${pf_pb_srcs} ${pf_pb_hdrs}
   COMMAND protobuf::protoc ${PF_PROTO_INCLUDES} --cpp_out=${PF_GEN_DIR} ${PF_PROTO_FILES}
   DEPENDS ${PF_PROTO_DIR}/proto-closure.txt
-  COMMENT "protoc: ${CMAKE_MATCH_COUNT} Envoy v3 protos"
+  COMMENT "protoc: the Envoy v3 proto closure"
   VERBATIM)
 
 add_library(pf_envoy_protos STATIC ${pf_pb_srcs})

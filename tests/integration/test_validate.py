@@ -113,6 +113,19 @@ admin:
         self.assertEqual(rc, 1, out)
         self.assertIn("regex", out.lower(), "message should name the regex field")
 
+    def test_unapplied_features_are_named_in_warnings(self):
+        # Translated but not applied yet: the config loads, and each use is named, never silent.
+        doc = good_bootstrap()
+        hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+            "typed_config"]
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["retry_policy"] = {
+            "retry_on": "5xx", "num_retries": 3}
+        doc["static_resources"]["clusters"][0]["outlier_detection"] = {"consecutive_5xx": 5}
+        rc, out = self.validate(doc)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("routes[0].route.retry_policy: retry_policy is not applied", out)
+        self.assertIn("clusters[0].outlier_detection: outlier_detection is not applied", out)
+
     def test_missing_config_file_exits_1(self):
         missing = os.path.join(self.tmpdir, "does-not-exist.yaml")
         rc, out = h.run_pilotfish(["--mode", "validate", "-c", missing])

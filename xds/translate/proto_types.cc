@@ -5,13 +5,18 @@
 #include "envoy/admin/v3/config_dump.pb.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
+#include "envoy/extensions/access_loggers/stream/v3/stream.pb.h"
 #include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.pb.h"
+#include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
+#include "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "envoy/service/discovery/v3/ads.pb.h"
+#include "udpa/type/v1/typed_struct.pb.h"
 
 namespace pilotfish::xds {
 
@@ -49,6 +54,12 @@ void EnsureEnvoyProtosLinked() {
         envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::descriptor(),
         envoy::extensions::filters::listener::original_dst::v3::OriginalDst::descriptor(),
         envoy::extensions::access_loggers::file::v3::FileAccessLog::descriptor(),
+        envoy::extensions::access_loggers::stream::v3::StdoutAccessLog::descriptor(),
+        envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate::descriptor(),
+        envoy::extensions::transport_sockets::raw_buffer::v3::RawBuffer::descriptor(),
+        envoy::extensions::resource_monitors::downstream_connections::v3::
+            DownstreamConnectionsConfig::descriptor(),
+        udpa::type::v1::TypedStruct::descriptor(),
         envoy::extensions::upstreams::http::v3::HttpProtocolOptions::descriptor(),
         envoy::service::discovery::v3::DiscoveryRequest::descriptor(),
         envoy::admin::v3::ConfigDump::descriptor(),

@@ -43,9 +43,8 @@ std::string TypeUrl(absl::string_view type_name);
 absl::Status UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message,
                        absl::string_view path);
 
-// References the generated descriptors of every root proto pilotfish translates (bootstrap,
-// HCM, router, fault, tcp_proxy, original_dst, file access log, upstream HTTP options, ADS,
-// config_dump), so that the static linker keeps them and DescriptorPool::generated_pool()
+// References the generated descriptors of every root proto in cmake/protos.cmake (keep the two
+// lists in step), so that the static linker keeps them and DescriptorPool::generated_pool()
 // can resolve their type URLs (JSON/YAML `@type`). Cheap; call before parsing config.
 void EnsureEnvoyProtosLinked();
 

@@ -1,0 +1,59 @@
+// Warnings for translated-but-not-yet-applied route and cluster features.
+#include "bootstrap/unapplied.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace pilotfish::bootstrap {
+namespace {
+void Warn(std::vector<std::string>* warnings, const std::string& path, const char* what) {
+  if (warnings != nullptr) {
+    warnings->push_back(absl::StrCat(path, ": ", what, " is not applied by pilotfish yet; ignored"));
+  }
+}
+}  // namespace
+
+void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const std::string& path,
+                                std::vector<std::string>* warnings) {
+  for (size_t i = 0; i < routes.virtual_hosts.size(); ++i) {
+    const config::VirtualHost& vh = routes.virtual_hosts[i];
+    const std::string vp = absl::StrCat(path, ".virtual_hosts[", i, "]");
+    if (vh.retry_policy) Warn(warnings, vp + ".retry_policy", "retry_policy");
+    if (vh.include_request_attempt_count) {
+      Warn(warnings, vp + ".include_request_attempt_count", "include_request_attempt_count");
+    }
+    if (!vh.typed_per_filter_config.empty()) {
+      Warn(warnings, vp + ".typed_per_filter_config", "typed_per_filter_config");
+    }
+    for (size_t j = 0; j < vh.routes.size(); ++j) {
+      const config::Route& r = vh.routes[j];
+      const std::string rp = absl::StrCat(vp, ".routes[", j, "]");
+      if (!r.typed_per_filter_config.empty()) {
+        Warn(warnings, rp + ".typed_per_filter_config", "typed_per_filter_config");
+      }
+      if (r.kind != config::Route::Kind::kRoute) continue;
+      const config::RouteAction& a = r.route;
+      if (a.retry_policy) Warn(warnings, rp + ".route.retry_policy", "retry_policy");
+      if (!a.hash_policy.empty()) Warn(warnings, rp + ".route.hash_policy", "hash_policy");
+      if (!a.request_mirror_policies.empty()) {
+        Warn(warnings, rp + ".route.request_mirror_policies", "request_mirror_policies");
+      }
+      if (a.idle_timeout) Warn(warnings, rp + ".route.idle_timeout", "route idle_timeout");
+    }
+  }
+}
+
+void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& path,
+                                  std::vector<std::string>* warnings) {
+  if (c.outlier_detection) Warn(warnings, path + ".outlier_detection", "outlier_detection");
+  if (c.lb_policy == config::LbPolicy::kRingHash || c.lb_policy == config::LbPolicy::kMaglev) {
+    Warn(warnings, path + ".lb_policy", "RING_HASH/MAGLEV (round robin is used)");
+  }
+  if (c.max_connection_duration) {
+    Warn(warnings, path + ".max_connection_duration", "max_connection_duration");
+  }
+  if (c.circuit_breakers.retry_budget_percent) {
+    Warn(warnings, path + ".circuit_breakers.thresholds.retry_budget", "retry_budget");
+  }
+}
+
+}  // namespace pilotfish::bootstrap
