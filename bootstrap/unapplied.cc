@@ -7,7 +7,8 @@ namespace pilotfish::bootstrap {
 namespace {
 void Warn(std::vector<std::string>* warnings, const std::string& path, const char* what) {
   if (warnings != nullptr) {
-    warnings->push_back(absl::StrCat(path, ": ", what, " is not applied by pilotfish yet; ignored"));
+    warnings->push_back(
+        absl::StrCat(path, ": ", what, " is not applied by pilotfish yet; ignored"));
   }
 }
 }  // namespace
