@@ -55,6 +55,9 @@ class Dispatcher {
   uv_loop_t* loop() { return &loop_; }
   const std::string& name() const { return name_; }
   TimeSource& time() { return time_; }
+  // The loop's cached clock (ms), refreshed once per iteration: free to read on the data path,
+  // and the clock libuv timers run on.
+  uint64_t LoopNowMs() const { return uv_now(&loop_); }
 
   // Thread-safe. Runs `cb` on this dispatcher's thread; posts coalesce into one wake-up.
   void Post(std::function<void()> cb);

@@ -12,11 +12,14 @@ std::string GenerateUuid(server::Worker& worker) {
   uint64_t a = worker.Random(), b = worker.Random();
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  char buf[37];
-  snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-           static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-           static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  // 8-4-4-4-12 hex digits: a fills the first 16 digits, b the last 16.
+  static constexpr int kPos[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11, 12, 14, 15, 16, 17,
+                                   19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+  for (int i = 0; i < 16; ++i) out[kPos[i]] = kHex[(a >> (60 - 4 * i)) & 0xf];
+  for (int i = 0; i < 16; ++i) out[kPos[16 + i]] = kHex[(b >> (60 - 4 * i)) & 0xf];
+  return out;
 }
 
 // Hop-by-hop headers describe one connection and are never forwarded; an upgrade keeps
@@ -48,7 +51,6 @@ ActiveStream::~ActiveStream() { DestroyFilters(); }
 void ActiveStream::DestroyFilters() {
   if (filters_destroyed_) return;
   filters_destroyed_ = true;
-  idle_timer_.reset();
   request_timer_.reset();
   for (auto& f : filters_) f->OnDestroy();
 }
@@ -71,15 +73,6 @@ bool ActiveStream::UpgradeAllowedByHcm(std::string_view type) const {
   return false;
 }
 
-void ActiveStream::ResetIdleTimer() {
-  const auto timeout = cm_.config().config.stream_idle_timeout;
-  if (timeout.count() == 0) return;
-  if (!idle_timer_) {
-    idle_timer_ = std::make_unique<event::Timer>(dispatcher(), [this] { OnStreamIdleTimeout(); });
-  }
-  idle_timer_->Enable(timeout);
-}
-
 void ActiveStream::OnStreamIdleTimeout() {
   if (response_started_) {
     info_.SetFlag(http::kStreamIdleTimeout);
@@ -95,7 +88,7 @@ void ActiveStream::DecodeHeaders(bool end_stream) {
   route_ = cm_.config().route_table != nullptr ? cm_.config().route_table->Find(*headers_)
                                                : ::pilotfish::router::RouteTable::Match{};
   if (route_.route != nullptr) info_.route_name = route_.route->config().name;
-  ResetIdleTimer();
+  cm_.Touch();
   const auto rt = cm_.config().config.request_timeout;
   if (rt.count() > 0 && !end_stream) {
     request_timer_ = std::make_unique<event::Timer>(dispatcher(), [this] {
@@ -142,7 +135,7 @@ void ActiveStream::ContinueDecoding() {
 void ActiveStream::DecodeData(std::string_view data, bool end_stream) {
   info_.bytes_received += data.size();
   if (end_stream) request_complete_ = true;
-  ResetIdleTimer();
+  cm_.Touch();
   if (response_complete_) return;  // e.g. after a local reply; the rest is discarded
   if (stopped_) {
     buffered_body_.append(data);
@@ -192,7 +185,7 @@ void ActiveStream::Encode1xxHeaders(http::ResponseHeadersPtr headers) {
 void ActiveStream::EncodeHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
   response_started_ = true;
   info_.response_code = headers->status;
-  ResetIdleTimer();
+  cm_.Touch();
   cm_.WriteResponseHeaders(*this, *headers, end_stream);
   if (end_stream || response_framing_ == http1::BodyFraming::kNone) {
     if (headers->status != 101) {
@@ -205,7 +198,7 @@ void ActiveStream::EncodeHeaders(http::ResponseHeadersPtr headers, bool end_stre
 void ActiveStream::EncodeData(std::string_view data, bool end_stream) {
   if (response_complete_) return;
   info_.bytes_sent += data.size();
-  ResetIdleTimer();
+  cm_.Touch();
   std::string out;
   http1::EncodeBody(data, end_stream, response_framing_, out);
   if (!out.empty()) cm_.connection().Write(std::move(out));
@@ -266,18 +259,45 @@ ConnectionManager::~ConnectionManager() {
 void ConnectionManager::Start() {
   connection_->SetCallbacks(this);
   connection_->StartReading();
-  ArmIdleTimer();
+  Touch();
 }
 
-void ConnectionManager::ArmIdleTimer() {
+std::chrono::milliseconds ConnectionManager::CurrentIdleTimeout() const {
+  if (stream_) return config_->config.stream_idle_timeout;
   const auto& t = config_->config.idle_timeout;
-  if (!t || t->count() == 0) return;
+  return t ? *t : std::chrono::milliseconds(0);
+}
+
+void ConnectionManager::Touch() {
+  const uint64_t now = worker_.dispatcher().LoopNowMs();
+  last_activity_ms_ = now;
+  const auto timeout = CurrentIdleTimeout();
+  if (timeout.count() == 0) return;  // disabled in this state; a pending fire re-checks
+  const uint64_t deadline = now + static_cast<uint64_t>(timeout.count());
   if (!idle_timer_) {
-    idle_timer_ = std::make_unique<event::Timer>(worker_.dispatcher(), [this] {
-      if (!stream_) Close(net::Connection::CloseType::kFlushWrite);
-    });
+    idle_timer_ = std::make_unique<event::Timer>(worker_.dispatcher(), [this] { OnIdleTimer(); });
+  } else if (idle_timer_->Enabled() && armed_deadline_ms_ <= deadline) {
+    return;  // fires no later than needed; OnIdleTimer re-arms for the remainder
   }
-  idle_timer_->Enable(*t);
+  armed_deadline_ms_ = deadline;
+  idle_timer_->Enable(timeout);
+}
+
+void ConnectionManager::OnIdleTimer() {
+  const auto timeout = CurrentIdleTimeout();
+  if (timeout.count() == 0) return;
+  const uint64_t now = worker_.dispatcher().LoopNowMs();
+  const uint64_t deadline = last_activity_ms_ + static_cast<uint64_t>(timeout.count());
+  if (now < deadline) {
+    armed_deadline_ms_ = deadline;
+    idle_timer_->Enable(std::chrono::milliseconds(deadline - now));
+    return;
+  }
+  if (stream_) {
+    stream_->OnStreamIdleTimeout();
+  } else {
+    Close(net::Connection::CloseType::kFlushWrite);
+  }
 }
 
 void ConnectionManager::OnData(std::string_view data) {
@@ -353,7 +373,6 @@ void ConnectionManager::HandleCodecError() {
 }
 
 void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool end_stream) {
-  if (idle_timer_) idle_timer_->Disable();
   ++requests_;
   const uint32_t max_rq = config_->config.max_requests_per_connection;
   if (max_rq != 0 && requests_ >= max_rq) close_after_response_ = true;
@@ -450,7 +469,7 @@ void ConnectionManager::OnStreamComplete() {
     Close(net::Connection::CloseType::kFlushWrite);
     return;
   }
-  ArmIdleTimer();
+  Touch();  // now measuring the connection's idle time
   codec_->Resume();
   if (!pending_input_.empty() && !in_dispatch_) {
     std::string input = std::move(pending_input_);

@@ -63,7 +63,6 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   friend class ConnectionManager;
   void RunDecodeHeaders();
   void OnStreamIdleTimeout();
-  void ResetIdleTimer();
 
   ConnectionManager& cm_;
   http::RequestHeadersPtr headers_;
@@ -82,7 +81,6 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   int read_disabled_ = 0;
   http1::BodyFraming response_framing_ = http1::BodyFraming::kNone;
   http::StreamInfo info_;
-  event::TimerPtr idle_timer_;
   event::TimerPtr request_timer_;
 };
 
@@ -124,7 +122,11 @@ class ConnectionManager : public server::Session,
   void OnStreamComplete();
   void ResetActiveStream(http::ResponseFlag flag);
   void Close(net::Connection::CloseType type);
-  void ArmIdleTimer();
+  // Activity on the connection or its stream: pushes the idle deadline out. Cheap (no timer
+  // operation unless the deadline moves earlier); the timer re-arms itself when it fires early.
+  void Touch();
+  void OnIdleTimer();
+  std::chrono::milliseconds CurrentIdleTimeout() const;
 
   server::Worker& worker_;
   HcmRuntimeConfigSharedPtr config_;
@@ -140,7 +142,11 @@ class ConnectionManager : public server::Session,
   bool in_dispatch_ = false;
   bool upgrade_pending_ = false;
   uint32_t requests_ = 0;
+  // One timer per connection: the stream idle timeout while a stream is active, the connection
+  // idle timeout otherwise (HTTP/1 has at most one stream at a time).
   event::TimerPtr idle_timer_;
+  uint64_t last_activity_ms_ = 0;
+  uint64_t armed_deadline_ms_ = 0;
 };
 
 // The network filter factory the listener's filter chain ends in.
