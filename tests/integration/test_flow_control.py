@@ -63,6 +63,13 @@ class Pacer:
 
 
 class FlowControlTest(h.ProxyTestCase):
+    def assertBounded(self, growth, bound, msg):
+        # Under ASan, freed buffers sit in the sanitizer's quarantine (up to 256 MiB), so RSS no
+        # longer reflects what the proxy buffers; the transfer and its checksum are still checked.
+        if os.environ.get("PF_SANITIZER"):
+            return
+        self.assertLess(growth, bound, msg)
+
     def warm_baseline(self, port, proxy):
         # One small request first, so the proxy's pools and buffers exist before the baseline.
         self.assertStatus(h.raw_request(port, h.build_request("GET", "/bytes/100000")), 200)
@@ -99,7 +106,7 @@ class FlowControlTest(h.ProxyTestCase):
         self.assertLess(slow_bytes[0], SIZE // 4, "client was not slow: the test proves nothing")
         self.assertGreater(sampler.samples, 10)
         growth = sampler.peak - baseline
-        self.assertLess(growth, MAX_GROWTH,
+        self.assertBounded(growth, MAX_GROWTH,
                         f"proxy RSS grew by {growth / MIB:.1f} MiB (baseline "
                         f"{baseline / MIB:.1f} MiB, peak {sampler.peak / MIB:.1f} MiB) while a "
                         f"slow client read {SIZE // MIB} MiB: no backpressure to the upstream"
@@ -187,7 +194,7 @@ class FlowControlTest(h.ProxyTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json(), {"bytes": SIZE, "sha256": client_hash.hexdigest()})
         growth = sampler.peak - baseline
-        self.assertLess(growth, MAX_GROWTH,
+        self.assertBounded(growth, MAX_GROWTH,
                         f"proxy RSS grew by {growth / MIB:.1f} MiB (baseline "
                         f"{baseline / MIB:.1f} MiB, peak {sampler.peak / MIB:.1f} MiB) while a "
                         f"slow upstream read a {SIZE // MIB} MiB upload: no backpressure to the "
