@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Upstream connection pool policy from the cluster config, seen from the upstream's side:
+max_requests_per_connection caps how many requests one upstream connection carries, and the
+upstream idle_timeout (typed HttpProtocolOptions) closes pooled connections nobody uses. Also:
+SIGHUP does not stop a running proxy."""
+
+import signal
+import time
+
+import harness as h
+
+HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+
+def protocol_options(**common):
+    return {"typed_extension_protocol_options": {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": HTTP_OPTIONS,
+            "explicit_http_config": {"http_protocol_options": {}},
+            "common_http_protocol_options": common}}}
+
+
+class UpstreamPoolTest(h.ProxyTestCase):
+    def start(self, **common):
+        self.echo = self.start_echo("pool")
+        boot = h.simple_bootstrap(self.echo.port, cluster_kw=protocol_options(**common))
+        proxy = self.start_proxy(boot, concurrency=1)
+        self.echo.wait_quiet()
+        return proxy
+
+    def test_max_requests_per_connection(self):
+        proxy = self.start(max_requests_per_connection=3)
+        before = self.echo.counters()
+        with h.RawConn(proxy.port()) as c:  # one client connection, sequential requests
+            for i in range(9):
+                c.send(h.build_request("GET", f"/r{i}"))
+                self.assertStatus(c.read_response(), 200)
+        after = self.echo.counters()
+        self.assertEqual(after["requests_total"] - before["requests_total"], 9)
+        # 9 requests, at most 3 per upstream connection: exactly 3 upstream connections.
+        self.assertEqual(after["connections_total"] - before["connections_total"], 3, after)
+
+    def test_upstream_idle_timeout_closes_pooled_connection(self):
+        proxy = self.start(idle_timeout="1s")
+        self.assertStatus(h.http_request(proxy.port(), path="/warm"), 200)
+        self.assertEqual(self.echo.counters()["connections_active"], 1)
+        start = time.monotonic()
+        h.poll_until(lambda: self.echo.counters()["connections_active"] == 0, timeout=6,
+                     what="the idle pooled upstream connection to close")
+        self.assertGreaterEqual(time.monotonic() - start, 0.8)
+        # The pool opens a new connection for the next request.
+        self.assertStatus(h.http_request(proxy.port(), path="/again"), 200)
+
+    def test_sighup_does_not_stop_the_proxy(self):
+        proxy = self.start()
+        proxy.proc.send_signal(signal.SIGHUP)
+        for i in range(3):
+            self.assertStatus(h.http_request(proxy.port(), path=f"/after-hup{i}"), 200)
+        self.assertTrue(proxy.alive(), proxy.log_tail())
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
