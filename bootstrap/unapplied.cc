@@ -18,10 +18,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
   for (size_t i = 0; i < routes.virtual_hosts.size(); ++i) {
     const config::VirtualHost& vh = routes.virtual_hosts[i];
     const std::string vp = absl::StrCat(path, ".virtual_hosts[", i, "]");
-    if (vh.retry_policy) Warn(warnings, vp + ".retry_policy", "retry_policy");
-    if (vh.include_request_attempt_count) {
-      Warn(warnings, vp + ".include_request_attempt_count", "include_request_attempt_count");
-    }
     if (!vh.typed_per_filter_config.empty()) {
       Warn(warnings, vp + ".typed_per_filter_config", "typed_per_filter_config");
     }
@@ -33,7 +29,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
       }
       if (r.kind != config::Route::Kind::kRoute) continue;
       const config::RouteAction& a = r.route;
-      if (a.retry_policy) Warn(warnings, rp + ".route.retry_policy", "retry_policy");
       if (!a.hash_policy.empty()) Warn(warnings, rp + ".route.hash_policy", "hash_policy");
       if (!a.request_mirror_policies.empty()) {
         Warn(warnings, rp + ".route.request_mirror_policies", "request_mirror_policies");

@@ -110,6 +110,14 @@ bool HeaderMatcherImpl::MatchesValue(const std::string* value) const {
   return match != config_.invert_match;
 }
 
+bool HeaderMatcherImpl::MatchesResponse(const http::ResponseHeaders& headers) const {
+  if (config_.name == ":status") {
+    const std::string status = std::to_string(headers.status);
+    return MatchesValue(&status);
+  }
+  return MatchesValue(headers.headers.Get(config_.name));
+}
+
 bool HeaderMatcherImpl::Matches(const http::RequestHeaders& headers) const {
   const std::string* value = headers.GetAny(config_.name);
   if (value != nullptr && config_.name[0] != ':' && headers.headers.Count(config_.name) > 1) {

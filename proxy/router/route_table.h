@@ -30,7 +30,8 @@ class HeaderMatcherImpl {
  public:
   static absl::StatusOr<HeaderMatcherImpl> Create(const config::HeaderMatcher& m);
   bool Matches(const http::RequestHeaders& headers) const;
-  // Same matcher against a response (retriable_headers).
+  // Same matcher against a response (retriable_headers); ":status" is the status code.
+  bool MatchesResponse(const http::ResponseHeaders& headers) const;
   bool MatchesValue(const std::string* value) const;
 
  private:

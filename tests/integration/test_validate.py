@@ -118,12 +118,12 @@ admin:
         doc = good_bootstrap()
         hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
             "typed_config"]
-        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["retry_policy"] = {
-            "retry_on": "5xx", "num_retries": 3}
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["hash_policy"] = [
+            {"header": {"header_name": "x-user"}}]
         doc["static_resources"]["clusters"][0]["outlier_detection"] = {"consecutive_5xx": 5}
         rc, out = self.validate(doc)
         self.assertEqual(rc, 0, out)
-        self.assertIn("routes[0].route.retry_policy: retry_policy is not applied", out)
+        self.assertIn("routes[0].route.hash_policy: hash_policy is not applied", out)
         self.assertIn("clusters[0].outlier_detection: outlier_detection is not applied", out)
 
     def test_missing_config_file_exits_1(self):

@@ -154,13 +154,6 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   if (!rc.route.host_rewrite_literal.empty()) headers.authority = rc.route.host_rewrite_literal;
   ApplyRequestMutations(headers);
 
-  upstream::HostSharedPtr host = cluster->lb->ChooseHost(nullptr);
-  if (host == nullptr) {
-    callbacks_->SendLocalReply(503, "no healthy upstream", http::kNoHealthyUpstream,
-                               "no_healthy_upstream");
-    return http::FilterHeadersStatus::kStopIteration;
-  }
-  callbacks_->stream_info().upstream_host = host->ToString();
   if (upgrade_ || end_stream) {
     framing_ = http1::BodyFraming::kNone;
   } else if (headers.headers.Has("content-length")) {
@@ -168,13 +161,41 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   } else {
     framing_ = http1::BodyFraming::kChunked;
   }
-  request_head_.reserve(256 + headers.headers.ByteSize());
-  http1::EncodeRequestHeaders(headers, framing_, request_head_);
-
-  pool_ = &worker.cluster_manager().PoolFor(*cluster, host);
+  const config::VirtualHost* vh =
+      callbacks_->virtual_host() != nullptr ? callbacks_->virtual_host()->config : nullptr;
+  retry_ =
+      RetryState::Create(rc.route.retry_policy ? &*rc.route.retry_policy : nullptr,
+                         vh != nullptr && vh->retry_policy ? &*vh->retry_policy : nullptr, headers);
+  retain_body_ = retry_ != nullptr && retry_->retries_left() && !upgrade_;
+  cluster_name_ = cluster_name;
   if (end_stream) StartGlobalTimer();
-  pending_ = pool_->NewStream(*this);
+  StartAttempt();
   return http::FilterHeadersStatus::kStopIteration;
+}
+
+void RouterFilter::StartAttempt() {
+  backoff_timer_.reset();
+  upstream::WorkerClusterManager::Cluster* cluster =
+      callbacks_->worker().cluster_manager().Get(cluster_name_);
+  if (cluster == nullptr) {  // removed between attempts
+    callbacks_->SendLocalReply(503, "", http::kNoClusterFound, "cluster_not_found");
+    return;
+  }
+  upstream::LbContext ctx;
+  if (retry_ != nullptr && retry_->previous_hosts_predicate() && host_ != nullptr) {
+    ctx.exclude = host_.get();
+  }
+  upstream::HostSharedPtr host = cluster->lb->ChooseHost(&ctx);
+  if (host == nullptr) {
+    callbacks_->SendLocalReply(503, "no healthy upstream", http::kNoHealthyUpstream,
+                               "no_healthy_upstream");
+    return;
+  }
+  host_ = std::move(host);
+  ++attempt_;
+  callbacks_->stream_info().upstream_host = host_->ToString();
+  pool_ = &callbacks_->worker().cluster_manager().PoolFor(*cluster, host_);
+  pending_ = pool_->NewStream(*this);
 }
 
 http::FilterDataStatus RouterFilter::DecodeData(std::string_view data, bool end_stream) {
@@ -183,14 +204,20 @@ http::FilterDataStatus RouterFilter::DecodeData(std::string_view data, bool end_
     request_complete_ = true;
     StartGlobalTimer();
   }
+  if (retain_body_ || client_ == nullptr) body_.append(data);
+  if (retain_body_ && body_.size() > callbacks_->buffer_limit()) {
+    // Too large to replay: this request is not retried (Envoy's behaviour).
+    retain_body_ = false;
+    retry_->DisableRetries();
+    if (client_ != nullptr) body_.clear();  // everything kept was already sent
+  }
   if (client_ != nullptr) {
     SendToUpstream(data, end_stream);
-  } else {
-    buffered_body_.append(data);
-    if (!downstream_read_disabled_ && buffered_body_.size() > callbacks_->buffer_limit()) {
-      downstream_read_disabled_ = true;
-      callbacks_->ReadDisableDownstream(true);
-    }
+    if (!retain_body_) body_.clear();
+    if (end_stream) StartPerTryTimer();
+  } else if (!downstream_read_disabled_ && body_.size() > callbacks_->buffer_limit()) {
+    downstream_read_disabled_ = true;
+    callbacks_->ReadDisableDownstream(true);
   }
   return http::FilterDataStatus::kStopIterationAndBuffer;
 }
@@ -209,7 +236,62 @@ void RouterFilter::StartGlobalTimer() {
   global_timer_->Enable(timeout_);
 }
 
+void RouterFilter::StartPerTryTimer() {
+  if (retry_ == nullptr || !retry_->per_try_timeout() || retry_->per_try_timeout()->count() == 0) {
+    return;
+  }
+  per_try_timer_ =
+      std::make_unique<event::Timer>(callbacks_->dispatcher(), [this] { OnPerTryTimeout(); });
+  per_try_timer_->Enable(*retry_->per_try_timeout());
+}
+
+void RouterFilter::OnPerTryTimeout() {
+  if (response_started_) return;
+  callbacks_->stream_info().SetFlag(http::kUpstreamRequestTimeout);
+  if (MaybeRetry(retry_->MatchesReset(RetryState::Reset::kPerTryTimeout, true))) return;
+  CleanupUpstream(false);
+  global_timer_.reset();
+  callbacks_->SendLocalReply(504, "upstream request timeout", http::kUpstreamRequestTimeout,
+                             "upstream_per_try_timeout");
+}
+
+bool RouterFilter::MaybeRetry(bool matched) {
+  if (!matched || retry_ == nullptr) return false;
+  if (!retry_->retries_left()) {
+    callbacks_->stream_info().SetFlag(http::kUpstreamRetryLimitExceeded);
+    return false;
+  }
+  upstream::WorkerClusterManager::Cluster* cluster =
+      callbacks_->worker().cluster_manager().Get(cluster_name_);
+  if (cluster == nullptr) return false;
+  // The max_retries circuit breaker counts retries in progress across all workers.
+  upstream::ClusterResources& res = cluster->info->resources();
+  if (!holding_retry_) {
+    if (res.retries.load(std::memory_order_relaxed) >=
+        cluster->info->config().circuit_breakers.max_retries) {
+      return false;
+    }
+    res.retries.fetch_add(1, std::memory_order_relaxed);
+    holding_retry_ = true;
+  }
+  CleanupUpstream(false);
+  const auto delay = retry_->ConsumeRetry(callbacks_->worker().Random());
+  backoff_timer_ =
+      std::make_unique<event::Timer>(callbacks_->dispatcher(), [this] { StartAttempt(); });
+  backoff_timer_->Enable(delay);
+  return true;
+}
+
+void RouterFilter::ReleaseRetryResource() {
+  if (!holding_retry_) return;
+  holding_retry_ = false;
+  if (auto* cluster = callbacks_->worker().cluster_manager().Get(cluster_name_)) {
+    cluster->info->resources().retries.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 void RouterFilter::OnGlobalTimeout() {
+  backoff_timer_.reset();
   CleanupUpstream(false);
   if (!response_started_) {
     callbacks_->SendLocalReply(504, "upstream request timeout", http::kUpstreamRequestTimeout,
@@ -225,19 +307,26 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
   client_ = &client;
   client.StartStream(this, request_->method == "HEAD");
   upstream_start_ = callbacks_->dispatcher().time().Now();
-  client.Write(std::move(request_head_));
-  request_head_.clear();
+  const config::VirtualHost* vh =
+      callbacks_->virtual_host() != nullptr ? callbacks_->virtual_host()->config : nullptr;
+  if (vh != nullptr && vh->include_request_attempt_count) {
+    request_->headers.Set("x-envoy-attempt-count", std::to_string(attempt_));
+  }
+  std::string head;
+  head.reserve(256 + request_->headers.ByteSize());
+  http1::EncodeRequestHeaders(*request_, framing_, head);
+  client.Write(std::move(head));
+  upstream_request_complete_ = false;
   if (upgrade_) {
-    if (!buffered_body_.empty()) client.Write(std::move(buffered_body_));
-    buffered_body_.clear();
-  } else if (!buffered_body_.empty() ||
-             (request_complete_ && framing_ != http1::BodyFraming::kNone)) {
-    std::string body = std::move(buffered_body_);
-    buffered_body_.clear();
-    SendToUpstream(body, request_complete_);
+    if (!body_.empty()) client.Write(std::move(body_));
+    body_.clear();
+  } else if (!body_.empty() || (request_complete_ && framing_ != http1::BodyFraming::kNone)) {
+    SendToUpstream(body_, request_complete_);
+    if (!retain_body_) body_.clear();
   } else if (request_complete_) {
     upstream_request_complete_ = true;
   }
+  if (request_complete_) StartPerTryTimer();
   if (downstream_read_disabled_) {
     downstream_read_disabled_ = false;
     callbacks_->ReadDisableDownstream(false);
@@ -246,6 +335,12 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
 
 void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
   pending_ = nullptr;
+  if (retry_ != nullptr) {
+    const auto r = reason == upstream::PoolFailure::kOverflow ? RetryState::Reset::kOverflow
+                                                              : RetryState::Reset::kConnectFailure;
+    if (MaybeRetry(retry_->MatchesReset(r, false))) return;
+  }
+  global_timer_.reset();
   switch (reason) {
     case upstream::PoolFailure::kOverflow:
       callbacks_->SendLocalReply(503, std::string(kResetPrefix) + "overflow",
@@ -274,7 +369,16 @@ void RouterFilter::On1xxHeaders(http::ResponseHeadersPtr headers) {
 }
 
 void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
+  per_try_timer_.reset();
+  if (!upgrade_ && retry_ != nullptr && retry_->MatchesResponse(*headers) && MaybeRetry(true)) {
+    return;  // this response is dropped with its connection; the next attempt answers
+  }
   response_started_ = true;
+  const config::VirtualHost* vh =
+      callbacks_->virtual_host() != nullptr ? callbacks_->virtual_host()->config : nullptr;
+  if (vh != nullptr && vh->include_attempt_count_in_response) {
+    headers->headers.Set("x-envoy-attempt-count", std::to_string(attempt_));
+  }
   upstream_keep_alive_ = client_ != nullptr && client_->response_keep_alive();
   if (!callbacks_->suppress_envoy_headers()) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -298,6 +402,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
   }
   if (end_stream) {
     response_complete_ = true;
+    global_timer_.reset();
     CleanupUpstream(upstream_request_complete_ && upstream_keep_alive_);
   }
   callbacks_->EncodeHeaders(std::move(headers), end_stream);
@@ -306,6 +411,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
 void RouterFilter::OnResponseData(std::string_view data, bool end_stream) {
   if (end_stream) {
     response_complete_ = true;
+    global_timer_.reset();
     CleanupUpstream(upstream_request_complete_ && upstream_keep_alive_);
   }
   callbacks_->EncodeData(data, end_stream);
@@ -313,6 +419,11 @@ void RouterFilter::OnResponseData(std::string_view data, bool end_stream) {
 
 void RouterFilter::OnUpstreamReset(upstream::UpstreamResetReason reason) {
   client_ = nullptr;
+  per_try_timer_.reset();
+  if (!tunnel_ && !response_started_ && retry_ != nullptr &&
+      MaybeRetry(retry_->MatchesReset(RetryState::Reset::kConnectionTermination, true))) {
+    return;
+  }
   global_timer_.reset();
   if (tunnel_) {
     callbacks_->EncodeTunnelEof();
@@ -363,7 +474,7 @@ void RouterFilter::DecodeTunnelData(std::string_view data) {
   if (client_ != nullptr) {
     client_->Write(data);
   } else {
-    buffered_body_.append(data);
+    body_.append(data);
   }
 }
 
@@ -381,7 +492,7 @@ void RouterFilter::OnUpstreamTunnelEof() {
 }
 
 void RouterFilter::CleanupUpstream(bool reusable) {
-  global_timer_.reset();
+  per_try_timer_.reset();
   if (pending_ != nullptr) {
     pool_->Cancel(pending_);
     pending_ = nullptr;
@@ -399,7 +510,10 @@ void RouterFilter::CleanupUpstream(bool reusable) {
 
 void RouterFilter::OnDestroy() {
   destroyed_ = true;
+  global_timer_.reset();
+  backoff_timer_.reset();
   CleanupUpstream(false);
+  ReleaseRetryResource();
 }
 
 }  // namespace pilotfish::filters::router

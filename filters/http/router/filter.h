@@ -1,11 +1,12 @@
 // The router: the terminal HTTP filter. Picks the cluster and host, forwards the request over a
-// pooled upstream connection, streams the response back, and turns upstream failures and
-// timeouts into Envoy's local replies.
+// pooled upstream connection, streams the response back, retries failed attempts as the retry
+// policy allows, and turns upstream failures and timeouts into Envoy's local replies.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "filters/http/router/retry_state.h"
 #include "proxy/http/filter.h"
 #include "proxy/upstream/cluster_manager.h"
 
@@ -43,9 +44,18 @@ class RouterFilter : public http::DecoderFilter,
   void OnUpstreamTunnelEof() override;
 
  private:
+  // One upstream attempt: host choice (skipping the previous host when the retry policy asks),
+  // then a pooled connection.
+  void StartAttempt();
   void SendToUpstream(std::string_view data, bool end_stream);
   void OnGlobalTimeout();
   void StartGlobalTimer();
+  void StartPerTryTimer();
+  void OnPerTryTimeout();
+  // Retries if `matched` (the failure is in retry_on) and a retry is allowed; sets URX when
+  // retries are exhausted. Returns true when a retry was scheduled.
+  bool MaybeRetry(bool matched);
+  void ReleaseRetryResource();
   void CleanupUpstream(bool reusable);
   void ApplyRequestMutations(http::RequestHeaders& headers);
 
@@ -55,8 +65,15 @@ class RouterFilter : public http::DecoderFilter,
   upstream::UpstreamClient* client_ = nullptr;
   http::RequestHeaders* request_ = nullptr;
   const config::WeightedClusterEntry* weighted_ = nullptr;
-  std::string request_head_;   // encoded request line + headers, sent when the pool is ready
-  std::string buffered_body_;  // body that arrived before the upstream connection
+  std::string cluster_name_;
+  upstream::HostSharedPtr host_;  // this attempt's host
+  std::unique_ptr<RetryState> retry_;
+  // Request body kept for the upstream: what arrived before the connection, and, while retries
+  // are possible (retain_body_), the whole body for replay, up to the buffer limit.
+  std::string body_;
+  bool retain_body_ = false;
+  bool holding_retry_ = false;  // counted in the cluster's max_retries circuit breaker
+  uint32_t attempt_ = 0;
   http1::BodyFraming framing_ = http1::BodyFraming::kNone;
   bool request_complete_ = false;
   bool upstream_request_complete_ = false;  // last byte handed to the upstream connection
@@ -71,6 +88,8 @@ class RouterFilter : public http::DecoderFilter,
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point upstream_start_;
   event::TimerPtr global_timer_;
+  event::TimerPtr per_try_timer_;
+  event::TimerPtr backoff_timer_;
 };
 
 class RouterFactory : public http::HttpFilterFactory {

@@ -1,0 +1,164 @@
+// RetryState: retry_on evaluation and back-off, as Envoy's router does it.
+#include "filters/http/router/retry_state.h"
+
+#include <algorithm>
+
+#include "proxy/common/str_util.h"
+
+namespace pilotfish::filters::router {
+namespace {
+
+struct Token {
+  std::string_view name;
+  uint32_t bit;
+};
+constexpr Token kTokens[] = {
+    {"5xx", RetryState::k5xx},
+    {"gateway-error", RetryState::kGatewayError},
+    {"reset", RetryState::kReset},
+    {"connect-failure", RetryState::kConnectFailure},
+    {"retriable-4xx", RetryState::kRetriable4xx},
+    {"retriable-status-codes", RetryState::kRetriableStatusCodes},
+    {"retriable-headers", RetryState::kRetriableHeaders},
+    {"reset-before-request", RetryState::kResetBeforeRequest},
+    {"refused-stream", RetryState::kRefusedStream},
+    {"envoy-ratelimited", RetryState::kEnvoyRateLimited},
+    {"cancelled", RetryState::kGrpcCancelled},
+    {"deadline-exceeded", RetryState::kGrpcDeadlineExceeded},
+    {"resource-exhausted", RetryState::kGrpcResourceExhausted},
+    {"internal", RetryState::kGrpcInternal},
+    {"unavailable", RetryState::kGrpcUnavailable},
+};
+
+void ParseCodes(std::string_view list, std::vector<uint32_t>* out) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    uint32_t code;
+    if (ParseInt(TrimWhitespace(list.substr(0, comma)), &code)) out->push_back(code);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+}
+
+}  // namespace
+
+uint32_t RetryState::ParseRetryOn(std::string_view list) {
+  uint32_t bits = 0;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view token = TrimWhitespace(list.substr(0, comma));
+    for (const Token& t : kTokens) {
+      if (t.name == token) bits |= t.bit;
+    }
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return bits;
+}
+
+std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_policy,
+                                               const config::RetryPolicy* vhost_policy,
+                                               http::RequestHeaders& headers) {
+  const config::RetryPolicy* policy = route_policy != nullptr ? route_policy : vhost_policy;
+  std::unique_ptr<RetryState> s(new RetryState());
+  if (policy != nullptr) {
+    s->policy_ = *policy;
+    for (const std::string& t : policy->retry_on) s->retry_on_ |= ParseRetryOn(t);
+    s->retries_left_ = policy->num_retries;
+    s->status_codes_ = policy->retriable_status_codes;
+    s->per_try_timeout_ = policy->per_try_timeout;
+    for (const auto& m : policy->retriable_headers) {
+      auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
+      if (impl.ok()) s->retriable_headers_.push_back(std::move(*impl));
+    }
+    // retriable_request_headers: only requests matching one of them are retried.
+    if (!policy->retriable_request_headers.empty()) {
+      bool match = false;
+      for (const auto& m : policy->retriable_request_headers) {
+        auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
+        match = match || (impl.ok() && impl->Matches(headers));
+      }
+      if (!match) s->retry_on_ = 0;
+    }
+  }
+  // The request headers Envoy honours (then strips): they enable retries without a policy.
+  if (const std::string* on = headers.headers.Get("x-envoy-retry-on")) {
+    s->retry_on_ |= ParseRetryOn(*on);
+    if (policy == nullptr) s->retries_left_ = 1;
+  }
+  if (const std::string* codes = headers.headers.Get("x-envoy-retriable-status-codes")) {
+    ParseCodes(*codes, &s->status_codes_);
+  }
+  if (const std::string* max = headers.headers.Get("x-envoy-max-retries")) {
+    uint32_t n;
+    if (ParseInt(std::string_view(*max), &n)) s->retries_left_ = n;
+  }
+  if (const std::string* t = headers.headers.Get("x-envoy-upstream-rq-per-try-timeout-ms")) {
+    uint64_t ms;
+    if (ParseInt(std::string_view(*t), &ms)) s->per_try_timeout_ = std::chrono::milliseconds(ms);
+  }
+  headers.headers.Remove("x-envoy-retry-on");
+  headers.headers.Remove("x-envoy-retriable-status-codes");
+  headers.headers.Remove("x-envoy-max-retries");
+  headers.headers.Remove("x-envoy-upstream-rq-per-try-timeout-ms");
+  if (s->retry_on_ == 0 && !s->per_try_timeout_) return nullptr;
+  return s;
+}
+
+bool RetryState::MatchesReset(Reset reset, bool request_sent) const {
+  switch (reset) {
+    case Reset::kOverflow:
+      return false;
+    case Reset::kConnectFailure:
+      return (retry_on_ &
+              (k5xx | kGatewayError | kReset | kConnectFailure | kResetBeforeRequest)) != 0;
+    case Reset::kConnectionTermination:
+      if ((retry_on_ & kResetBeforeRequest) != 0 && !request_sent) return true;
+      return (retry_on_ & (k5xx | kGatewayError | kReset)) != 0;
+    case Reset::kPerTryTimeout:
+      return (retry_on_ & (k5xx | kGatewayError | kReset)) != 0;
+  }
+  return false;
+}
+
+bool RetryState::MatchesResponse(const http::ResponseHeaders& r) const {
+  const int s = r.status;
+  if ((retry_on_ & k5xx) && s >= 500 && s < 600) return true;
+  if ((retry_on_ & kGatewayError) && (s == 502 || s == 503 || s == 504)) return true;
+  if ((retry_on_ & kRetriable4xx) && s == 409) return true;
+  if ((retry_on_ & kEnvoyRateLimited) && r.headers.Has("x-envoy-ratelimited")) return true;
+  if ((retry_on_ & kRetriableStatusCodes) &&
+      std::find(status_codes_.begin(), status_codes_.end(), static_cast<uint32_t>(s)) !=
+          status_codes_.end()) {
+    return true;
+  }
+  if (retry_on_ & kRetriableHeaders) {
+    for (const auto& m : retriable_headers_) {
+      // Response headers have no pseudo-headers but :status; match by name.
+      if (m.MatchesResponse(r)) return true;
+    }
+  }
+  if (const std::string* g = r.headers.Get("grpc-status")) {
+    int code;
+    if (ParseInt(std::string_view(*g), &code)) {
+      if ((retry_on_ & kGrpcCancelled) && code == 1) return true;
+      if ((retry_on_ & kGrpcDeadlineExceeded) && code == 4) return true;
+      if ((retry_on_ & kGrpcResourceExhausted) && code == 8) return true;
+      if ((retry_on_ & kGrpcInternal) && code == 13) return true;
+      if ((retry_on_ & kGrpcUnavailable) && code == 14) return true;
+    }
+  }
+  return false;
+}
+
+std::chrono::milliseconds RetryState::ConsumeRetry(uint64_t random) {
+  --retries_left_;
+  ++taken_;
+  const uint64_t base = static_cast<uint64_t>(std::max<int64_t>(1, policy_.base_interval.count()));
+  const uint64_t cap =
+      policy_.max_interval ? static_cast<uint64_t>(policy_.max_interval->count()) : base * 10;
+  // Envoy's JitteredExponentialBackOffStrategy: uniform over the exponential window, capped.
+  const uint32_t n = std::min<uint32_t>(taken_, 30);
+  const uint64_t window = ((uint64_t{1} << n) - 1) * base;
+  return std::chrono::milliseconds(std::min(random % window, cap));
+}
+
+}  // namespace pilotfish::filters::router
