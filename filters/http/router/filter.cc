@@ -194,6 +194,15 @@ void RouterFilter::StartAttempt() {
   host_ = std::move(host);
   ++attempt_;
   callbacks_->stream_info().upstream_host = host_->ToString();
+  // max_requests: upstream requests in progress on this cluster, across all workers.
+  upstream::ClusterResources& res = cluster->info->resources();
+  if (res.requests.load(std::memory_order_relaxed) >=
+      cluster->info->config().circuit_breakers.max_requests) {
+    SendOverflowReply();
+    return;
+  }
+  res.requests.fetch_add(1, std::memory_order_relaxed);
+  counted_request_ = cluster->info;
   pool_ = &callbacks_->worker().cluster_manager().PoolFor(*cluster, host_);
   pending_ = pool_->NewStream(*this);
 }
@@ -343,9 +352,7 @@ void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
   global_timer_.reset();
   switch (reason) {
     case upstream::PoolFailure::kOverflow:
-      callbacks_->SendLocalReply(503, std::string(kResetPrefix) + "overflow",
-                                 http::kUpstreamOverflow,
-                                 "upstream_reset_before_response_started{overflow}");
+      SendOverflowReply();
       return;
     case upstream::PoolFailure::kConnectTimeout:
       callbacks_->SendLocalReply(503, std::string(kResetPrefix) + "connection timeout",
@@ -491,8 +498,17 @@ void RouterFilter::OnUpstreamTunnelEof() {
   callbacks_->EncodeTunnelEof();
 }
 
+void RouterFilter::SendOverflowReply() {
+  callbacks_->SendLocalReply(503, std::string(kResetPrefix) + "overflow", http::kUpstreamOverflow,
+                             "upstream_reset_before_response_started{overflow}");
+}
+
 void RouterFilter::CleanupUpstream(bool reusable) {
   per_try_timer_.reset();
+  if (counted_request_ != nullptr) {
+    counted_request_->resources().requests.fetch_sub(1, std::memory_order_relaxed);
+    counted_request_.reset();
+  }
   if (pending_ != nullptr) {
     pool_->Cancel(pending_);
     pending_ = nullptr;

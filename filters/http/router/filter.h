@@ -56,6 +56,8 @@ class RouterFilter : public http::DecoderFilter,
   // retries are exhausted. Returns true when a retry was scheduled.
   bool MaybeRetry(bool matched);
   void ReleaseRetryResource();
+  // 503 UO with x-envoy-overloaded: a circuit breaker refused the request.
+  void SendOverflowReply();
   void CleanupUpstream(bool reusable);
   void ApplyRequestMutations(http::RequestHeaders& headers);
 
@@ -73,6 +75,8 @@ class RouterFilter : public http::DecoderFilter,
   std::string body_;
   bool retain_body_ = false;
   bool holding_retry_ = false;  // counted in the cluster's max_retries circuit breaker
+  // Set while this attempt counts against the cluster's max_requests circuit breaker.
+  upstream::ClusterInfoSharedPtr counted_request_;
   uint32_t attempt_ = 0;
   http1::BodyFraming framing_ = http1::BodyFraming::kNone;
   bool request_complete_ = false;
