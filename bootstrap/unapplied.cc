@@ -40,7 +40,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
 
 void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& path,
                                   std::vector<std::string>* warnings) {
-  if (c.outlier_detection) Warn(warnings, path + ".outlier_detection", "outlier_detection");
   if (c.lb_policy == config::LbPolicy::kRingHash || c.lb_policy == config::LbPolicy::kMaglev) {
     Warn(warnings, path + ".lb_policy", "RING_HASH/MAGLEV (round robin is used)");
   }

@@ -11,6 +11,17 @@
 
 namespace pilotfish::upstream {
 
+class OutlierDetector;
+
+// Outlier detection state of one host, updated by whichever worker saw the result.
+struct HostOutlierState {
+  std::atomic<uint32_t> consecutive_5xx{0};
+  std::atomic<uint32_t> consecutive_gateway{0};
+  std::atomic<uint32_t> consecutive_local{0};
+  std::atomic<int64_t> ejected_until_ms{0};  // monotonic ms; ejected while in the future
+  std::atomic<int64_t> times_ejected{0};     // the ejection-time multiplier
+};
+
 // One endpoint. Shared by every worker; counters are atomics (read off the hot path).
 class Host {
  public:
@@ -23,6 +34,7 @@ class Host {
 
   std::atomic<uint64_t> rq_active{0};
   std::atomic<uint64_t> cx_active{0};
+  HostOutlierState outlier;
 
  private:
   net::Address address_;
@@ -50,14 +62,18 @@ struct ClusterResources {
 // the main thread owns it and posts each new HostSet to every worker.
 class ClusterInfo {
  public:
-  explicit ClusterInfo(config::Cluster config) : config_(std::move(config)) {}
+  explicit ClusterInfo(config::Cluster config);
+  ~ClusterInfo();
   const config::Cluster& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   ClusterResources& resources() const { return resources_; }
+  // nullptr unless the cluster configures outlier_detection.
+  OutlierDetector* outlier_detector() const { return outlier_.get(); }
 
  private:
   config::Cluster config_;
   mutable ClusterResources resources_;
+  std::unique_ptr<OutlierDetector> outlier_;
 };
 using ClusterInfoSharedPtr = std::shared_ptr<ClusterInfo>;
 

@@ -6,6 +6,31 @@
 namespace pilotfish::upstream {
 namespace {
 
+// Whether `h` should be passed over: the retry's previous host, or an ejected host while enough
+// hosts remain available (below healthy_panic_threshold Envoy uses every host).
+class Skipper {
+ public:
+  Skipper(const HostVector& hosts, const LbContext* ctx) : ctx_(ctx) {
+    if (ctx == nullptr || ctx->outlier.detector == nullptr ||
+        !ctx->outlier.detector->AnyEjected(ctx->outlier.now_ms)) {
+      return;
+    }
+    size_t available = 0;
+    for (const auto& h : hosts) available += ctx->outlier.Excludes(*h) ? 0 : 1;
+    filter_ejected_ =
+        available * 100 >= ctx->outlier.panic_threshold_percent * hosts.size() && available > 0;
+  }
+  bool Skip(const Host& h, size_t host_count) const {
+    if (ctx_ == nullptr) return false;
+    if (filter_ejected_ && ctx_->outlier.Excludes(h)) return true;
+    return ctx_->exclude == &h && host_count > 1;
+  }
+
+ private:
+  const LbContext* ctx_;
+  bool filter_ejected_ = false;
+};
+
 class RoundRobin : public LoadBalancer {
  public:
   RoundRobin(HostSetSharedPtr hosts, uint64_t seed) : hosts_(std::move(hosts)) {
@@ -20,9 +45,11 @@ class RoundRobin : public LoadBalancer {
   HostSharedPtr ChooseHost(const LbContext* ctx) override {
     const HostVector& hosts = hosts_->hosts;
     if (hosts.empty()) return nullptr;
-    for (size_t attempt = 0; attempt < hosts.size(); ++attempt) {
+    Skipper skip(hosts, ctx);
+    // Weighted picks may repeat a host, so allow a few rounds before giving up on skipping.
+    for (size_t attempt = 0; attempt < 2 * hosts.size(); ++attempt) {
       const HostSharedPtr& h = weighted_ ? PickWeighted() : hosts[next_++ % hosts.size()];
-      if (ctx == nullptr || ctx->exclude != h.get() || hosts.size() == 1) return h;
+      if (!skip.Skip(*h, hosts.size())) return h;
     }
     return hosts[next_++ % hosts.size()];
   }
@@ -51,9 +78,14 @@ class RoundRobin : public LoadBalancer {
 class Random : public LoadBalancer {
  public:
   Random(HostSetSharedPtr hosts, uint64_t seed) : hosts_(std::move(hosts)), rng_(seed) {}
-  HostSharedPtr ChooseHost(const LbContext*) override {
+  HostSharedPtr ChooseHost(const LbContext* ctx) override {
     const HostVector& hosts = hosts_->hosts;
     if (hosts.empty()) return nullptr;
+    Skipper skip(hosts, ctx);
+    for (size_t attempt = 0; attempt < 2 * hosts.size(); ++attempt) {
+      const HostSharedPtr& h = hosts[rng_() % hosts.size()];
+      if (!skip.Skip(*h, hosts.size())) return h;
+    }
     return hosts[rng_() % hosts.size()];
   }
 
@@ -67,18 +99,21 @@ class LeastRequest : public LoadBalancer {
  public:
   LeastRequest(HostSetSharedPtr hosts, uint32_t choices, uint64_t seed)
       : hosts_(std::move(hosts)), choices_(choices < 2 ? 2 : choices), rng_(seed) {}
-  HostSharedPtr ChooseHost(const LbContext*) override {
+  HostSharedPtr ChooseHost(const LbContext* ctx) override {
     const HostVector& hosts = hosts_->hosts;
     if (hosts.empty()) return nullptr;
-    HostSharedPtr best = hosts[rng_() % hosts.size()];
-    for (uint32_t i = 1; i < choices_; ++i) {
+    Skipper skip(hosts, ctx);
+    HostSharedPtr best;
+    for (uint32_t i = 0, tries = 0; i < choices_ && tries < 4 * hosts.size() + choices_; ++tries) {
       const HostSharedPtr& h = hosts[rng_() % hosts.size()];
-      if (h->rq_active.load(std::memory_order_relaxed) <
-          best->rq_active.load(std::memory_order_relaxed)) {
+      if (skip.Skip(*h, hosts.size())) continue;
+      ++i;
+      if (best == nullptr || h->rq_active.load(std::memory_order_relaxed) <
+                                 best->rq_active.load(std::memory_order_relaxed)) {
         best = h;
       }
     }
-    return best;
+    return best != nullptr ? best : hosts[rng_() % hosts.size()];
   }
 
  private:

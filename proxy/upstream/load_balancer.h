@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "proxy/upstream/host.h"
+#include "proxy/upstream/outlier_detector.h"
 
 namespace pilotfish::upstream {
 
@@ -13,6 +14,7 @@ namespace pilotfish::upstream {
 struct LbContext {
   std::optional<uint64_t> hash;   // from the route's hash_policy
   const Host* exclude = nullptr;  // previous host, for retry host predicates
+  OutlierFilter outlier;          // skip ejected hosts (unless in panic)
 };
 
 class LoadBalancer {

@@ -120,11 +120,12 @@ admin:
             "typed_config"]
         hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["hash_policy"] = [
             {"header": {"header_name": "x-user"}}]
-        doc["static_resources"]["clusters"][0]["outlier_detection"] = {"consecutive_5xx": 5}
+        doc["static_resources"]["clusters"][0]["lb_policy"] = "RING_HASH"
         rc, out = self.validate(doc)
         self.assertEqual(rc, 0, out)
         self.assertIn("routes[0].route.hash_policy: hash_policy is not applied", out)
-        self.assertIn("clusters[0].outlier_detection: outlier_detection is not applied", out)
+        self.assertIn("clusters[0].lb_policy: RING_HASH/MAGLEV (round robin is used) is not applied",
+                      out)
 
     def test_missing_config_file_exits_1(self):
         missing = os.path.join(self.tmpdir, "does-not-exist.yaml")

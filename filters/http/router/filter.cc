@@ -4,6 +4,7 @@
 #include "proxy/common/str_util.h"
 #include "proxy/router/route_table.h"
 #include "proxy/server/worker.h"
+#include "proxy/upstream/outlier_detector.h"
 
 namespace pilotfish::filters::router {
 namespace {
@@ -185,6 +186,9 @@ void RouterFilter::StartAttempt() {
   if (retry_ != nullptr && retry_->previous_hosts_predicate() && host_ != nullptr) {
     ctx.exclude = host_.get();
   }
+  ctx.outlier.detector = cluster->info->outlier_detector();
+  ctx.outlier.now_ms = NowMs();
+  ctx.outlier.panic_threshold_percent = cluster->info->config().healthy_panic_threshold_percent;
   upstream::HostSharedPtr host = cluster->lb->ChooseHost(&ctx);
   if (host == nullptr) {
     callbacks_->SendLocalReply(503, "no healthy upstream", http::kNoHealthyUpstream,
@@ -256,6 +260,7 @@ void RouterFilter::StartPerTryTimer() {
 
 void RouterFilter::OnPerTryTimeout() {
   if (response_started_) return;
+  ReportToOutlierDetector(0, true);
   callbacks_->stream_info().SetFlag(http::kUpstreamRequestTimeout);
   if (MaybeRetry(retry_->MatchesReset(RetryState::Reset::kPerTryTimeout, true))) return;
   CleanupUpstream(false);
@@ -344,6 +349,7 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
 
 void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
   pending_ = nullptr;
+  if (reason != upstream::PoolFailure::kOverflow) ReportToOutlierDetector(0, true);
   if (retry_ != nullptr) {
     const auto r = reason == upstream::PoolFailure::kOverflow ? RetryState::Reset::kOverflow
                                                               : RetryState::Reset::kConnectFailure;
@@ -377,6 +383,7 @@ void RouterFilter::On1xxHeaders(http::ResponseHeadersPtr headers) {
 
 void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
   per_try_timer_.reset();
+  ReportToOutlierDetector(headers->status, false);
   if (!upgrade_ && retry_ != nullptr && retry_->MatchesResponse(*headers) && MaybeRetry(true)) {
     return;  // this response is dropped with its connection; the next attempt answers
   }
@@ -427,6 +434,7 @@ void RouterFilter::OnResponseData(std::string_view data, bool end_stream) {
 void RouterFilter::OnUpstreamReset(upstream::UpstreamResetReason reason) {
   client_ = nullptr;
   per_try_timer_.reset();
+  if (!tunnel_ && !response_started_) ReportToOutlierDetector(0, true);
   if (!tunnel_ && !response_started_ && retry_ != nullptr &&
       MaybeRetry(retry_->MatchesReset(RetryState::Reset::kConnectionTermination, true))) {
     return;
@@ -496,6 +504,26 @@ void RouterFilter::OnUpstreamTunnelData(std::string_view data) {
 void RouterFilter::OnUpstreamTunnelEof() {
   CleanupUpstream(false);
   callbacks_->EncodeTunnelEof();
+}
+
+int64_t RouterFilter::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             callbacks_->dispatcher().time().Now().time_since_epoch())
+      .count();
+}
+
+void RouterFilter::ReportToOutlierDetector(int status, bool local_origin_failure) {
+  if (host_ == nullptr) return;
+  upstream::WorkerClusterManager::Cluster* cluster =
+      callbacks_->worker().cluster_manager().Get(cluster_name_);
+  if (cluster == nullptr || cluster->info->outlier_detector() == nullptr) return;
+  upstream::OutlierDetector& d = *cluster->info->outlier_detector();
+  const uint64_t random = callbacks_->worker().Random();
+  if (local_origin_failure) {
+    d.ReportLocalFailure(*host_, *cluster->hosts, NowMs(), random);
+  } else {
+    d.ReportStatus(*host_, status, *cluster->hosts, NowMs(), random);
+  }
 }
 
 void RouterFilter::SendOverflowReply() {

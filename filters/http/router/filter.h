@@ -58,6 +58,9 @@ class RouterFilter : public http::DecoderFilter,
   void ReleaseRetryResource();
   // 503 UO with x-envoy-overloaded: a circuit breaker refused the request.
   void SendOverflowReply();
+  // Tells the cluster's outlier detector how this attempt's host did.
+  void ReportToOutlierDetector(int status, bool local_origin_failure);
+  int64_t NowMs() const;
   void CleanupUpstream(bool reusable);
   void ApplyRequestMutations(http::RequestHeaders& headers);
 
