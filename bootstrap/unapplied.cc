@@ -18,15 +18,9 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
   for (size_t i = 0; i < routes.virtual_hosts.size(); ++i) {
     const config::VirtualHost& vh = routes.virtual_hosts[i];
     const std::string vp = absl::StrCat(path, ".virtual_hosts[", i, "]");
-    if (!vh.typed_per_filter_config.empty()) {
-      Warn(warnings, vp + ".typed_per_filter_config", "typed_per_filter_config");
-    }
     for (size_t j = 0; j < vh.routes.size(); ++j) {
       const config::Route& r = vh.routes[j];
       const std::string rp = absl::StrCat(vp, ".routes[", j, "]");
-      if (!r.typed_per_filter_config.empty()) {
-        Warn(warnings, rp + ".typed_per_filter_config", "typed_per_filter_config");
-      }
       if (r.kind != config::Route::Kind::kRoute) continue;
       const config::RouteAction& a = r.route;
       if (!a.hash_policy.empty()) Warn(warnings, rp + ".route.hash_policy", "hash_policy");

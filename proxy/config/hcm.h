@@ -23,7 +23,9 @@ struct HttpFilter {
   std::string name;  // e.g. "envoy.filters.http.router"
   std::string
       type_url;  // e.g. "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-  std::shared_ptr<const PerFilterConfig> config;  // filter-specific parsed config (may be null)
+  // The typed_config left for the filter's factory to parse (an AnyConfig); null when there is
+  // none or translation already applied it (the router's settings live in the HCM config).
+  std::shared_ptr<const PerFilterConfig> config;
 };
 
 struct HttpConnectionManager {

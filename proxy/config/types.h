@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pilotfish::config {
@@ -145,6 +146,15 @@ struct PerFilterConfig {
 };
 using PerFilterConfigMap =
     std::vector<std::pair<std::string, std::shared_ptr<const PerFilterConfig>>>;
+
+// A filter config still in its google.protobuf.Any form (type URL and serialized bytes), as
+// translation leaves it; bootstrap/filter_table.cc turns it into the filter's parsed config.
+struct AnyConfig : PerFilterConfig {
+  AnyConfig(std::string type_url, std::string value)
+      : type_url(std::move(type_url)), value(std::move(value)) {}
+  std::string type_url;
+  std::string value;
+};
 
 struct Route {
   std::string name;

@@ -110,7 +110,11 @@ absl::Status TranslateHttpFilters(const google::protobuf::RepeatedPtrField<HttpF
       XDS_RETURN_IF_ERROR(TranslateRouter(filter, p, out));
       have_router = true;
     } else if (type == kFaultType) {
-      // The fault filter's owner parses its config from the original resource.
+      // Parsed by the fault filter's own config factory (bootstrap/filter_table.cc).
+      if (filter.has_typed_config()) {
+        http_filter.config = std::make_shared<const config::AnyConfig>(
+            filter.typed_config().type_url(), filter.typed_config().value());
+      }
     } else if (filter.is_optional()) {
       Warn(warnings, label,
            absl::StrCat("optional filter type ", TypeUrl(type), " is not supported; skipped"));

@@ -29,15 +29,15 @@ struct RouteContext {
   const std::vector<config::RequestMirrorPolicy>* inherited_mirrors = nullptr;
 };
 
-// typed_per_filter_config: filter names only for now (the filters parse their own config),
-// sorted so that translation is deterministic.
+// typed_per_filter_config: each payload is kept as an AnyConfig for the filter that owns its
+// type to parse (bootstrap/filter_table.cc); sorted so that translation is deterministic.
 absl::StatusOr<config::PerFilterConfigMap> TranslatePerFilterConfig(
     const google::protobuf::Map<std::string, google::protobuf::Any>& configs,
     absl::string_view path) {
   config::PerFilterConfigMap out;
   for (const auto& [name, any] : configs) {
     if (name.empty()) return InvalidAt(FieldPath(path, "typed_per_filter_config"), "empty key");
-    out.emplace_back(name, nullptr);
+    out.emplace_back(name, std::make_shared<const config::AnyConfig>(any.type_url(), any.value()));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;

@@ -130,6 +130,11 @@ void ActiveStream::ContinueDecoding() {
       if (response_started_) break;
     }
   }
+  // The held body is delivered: read the rest (the filters apply their own flow control).
+  if (buffer_read_disabled_ && !filters_destroyed_) {
+    buffer_read_disabled_ = false;
+    ReadDisableDownstream(false);
+  }
 }
 
 void ActiveStream::DecodeData(std::string_view data, bool end_stream) {
@@ -140,7 +145,10 @@ void ActiveStream::DecodeData(std::string_view data, bool end_stream) {
   if (stopped_) {
     buffered_body_.append(data);
     buffered_end_stream_ = end_stream;
-    if (buffered_body_.size() > buffer_limit()) ReadDisableDownstream(true);
+    if (buffered_body_.size() > buffer_limit() && !buffer_read_disabled_) {
+      buffer_read_disabled_ = true;  // released by ContinueDecoding
+      ReadDisableDownstream(true);
+    }
     return;
   }
   for (auto& f : filters_) {

@@ -73,6 +73,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   bool stopped_ = false;       // a filter stopped header iteration
   std::string buffered_body_;  // body arriving while stopped
   bool buffered_end_stream_ = false;
+  bool buffer_read_disabled_ = false;  // downstream reads paused: buffered_body_ over the limit
   bool request_complete_ = false;
   bool response_started_ = false;
   bool response_complete_ = false;

@@ -161,7 +161,12 @@ TEST(HcmTranslateTest, AllTranslatedFields) {
   ASSERT_EQ(hcm->http_filters.size(), 2u);
   EXPECT_EQ(hcm->http_filters[0].type_url,
             "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault");
-  EXPECT_EQ(hcm->http_filters[0].config, nullptr);
+  // The fault filter's typed_config is kept for its factory; the router's went into the HCM.
+  const auto* fault = dynamic_cast<const config::AnyConfig*>(hcm->http_filters[0].config.get());
+  ASSERT_NE(fault, nullptr);
+  EXPECT_EQ(fault->type_url,
+            "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault");
+  EXPECT_EQ(hcm->http_filters[1].config, nullptr);
   EXPECT_TRUE(hcm->suppress_envoy_headers);
   EXPECT_EQ(hcm->stream_idle_timeout.count(), 0);
   EXPECT_EQ(hcm->request_timeout.count(), 30000);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
 #include "tests/unit/xds/translate/test_util.h"
 
 namespace pilotfish::xds {
@@ -462,7 +463,7 @@ TEST(RouteTranslateTest, MirrorPoliciesInheritFromVirtualHostAndRouteConfig) {
   EXPECT_EQ(rc->virtual_hosts[1].routes[0].route.request_mirror_policies[0].cluster, "rc-mirror");
 }
 
-TEST(RouteTranslateTest, TypedPerFilterConfigKeepsSortedNames) {
+TEST(RouteTranslateTest, TypedPerFilterConfigKeepsSortedNamesAndPayloads) {
   auto rc = Translate(R"txt(virtual_hosts {
                              name: "v"
                              domains: "*"
@@ -495,7 +496,39 @@ TEST(RouteTranslateTest, TypedPerFilterConfigKeepsSortedNames) {
   ASSERT_EQ(per_route.size(), 2u);
   EXPECT_EQ(per_route[0].first, "a.filter");
   EXPECT_EQ(per_route[1].first, "z.filter");
-  EXPECT_EQ(per_route[0].second, nullptr);
+  // The payload stays an Any (type URL + bytes) for the filter's own factory to parse.
+  const auto* any = dynamic_cast<const config::AnyConfig*>(per_route[0].second.get());
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(any->type_url, "type.googleapis.com/google.protobuf.Empty");
+  EXPECT_TRUE(any->value.empty());
+}
+
+TEST(RouteTranslateTest, TypedPerFilterConfigPayloadBytesAreKept) {
+  auto rc = Translate(R"txt(virtual_hosts {
+                             name: "v"
+                             domains: "*"
+                             routes {
+                               match { prefix: "/" }
+                               route { cluster: "a" }
+                               typed_per_filter_config {
+                                 key: "envoy.filters.http.fault"
+                                 value {
+                                   [type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault] {
+                                     abort { http_status: 500 }
+                                   }
+                                 }
+                               }
+                             }
+                           })txt");
+  ASSERT_TRUE(rc.ok()) << rc.status();
+  const auto& per_route = rc->virtual_hosts[0].routes[0].typed_per_filter_config;
+  ASSERT_EQ(per_route.size(), 1u);
+  const auto* any = dynamic_cast<const config::AnyConfig*>(per_route[0].second.get());
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(any->type_url, "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault");
+  envoy::extensions::filters::http::fault::v3::HTTPFault fault;
+  ASSERT_TRUE(fault.ParseFromString(any->value));
+  EXPECT_EQ(fault.abort().http_status(), 500u);
 }
 
 TEST(RouteTranslateTest, IstioStyleRouteIsAccepted) {
