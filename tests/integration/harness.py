@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -620,6 +621,41 @@ def simple_bootstrap(upstream_port, route_kw=None, hcm_extra=None, cluster_kw=No
 
 # ---------------------------------------------------------------------------------------------
 # Processes
+
+class FakeUpstream(threading.Thread):
+    """A misbehaving upstream written inside a test: listens on a free loopback port and hands
+    every accepted connection to handle(conn) on its own thread. stop() closes everything."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.conns = []
+        self.lock = threading.Lock()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                self.conns.append(c)
+            threading.Thread(target=self.handle, args=(c,), daemon=True).start()
+
+    def handle(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                c.close()
+
 
 class _Process:
     def __init__(self, label, workdir):

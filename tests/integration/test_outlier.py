@@ -3,63 +3,46 @@
 after outlier_detection's consecutive_5xx (5) errors it is ejected and the other three serve all
 traffic, across every worker."""
 
-import socket
-import threading
-
 import harness as h
 
 BAD_RESPONSE = (b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\n"
                 b"x-echo-server: bad\r\n\r\nbad\n")
 
 
-class AlwaysFailingServer(threading.Thread):
+class AlwaysFailingServer(h.FakeUpstream):
     """A keep-alive HTTP/1.1 server answering every request head with 500; counts requests."""
 
     def __init__(self):
-        super().__init__(daemon=True)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
+        super().__init__()
         self.requests = 0
-        self.lock = threading.Lock()
 
-    def run(self):
+    def handle(self, conn):
+        buf = b""
         while True:
             try:
-                c, _ = self.sock.accept()
+                data = conn.recv(65536)
             except OSError:
                 return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
-        buf = b""
-        with c:
-            while True:
-                try:
-                    data = c.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                buf += data
-                while b"\r\n\r\n" in buf:  # GETs only: no bodies
-                    _, buf = buf.split(b"\r\n\r\n", 1)
-                    with self.lock:
-                        self.requests += 1
-                    c.sendall(BAD_RESPONSE)
-
-    def stop(self):
-        self.sock.close()
+            if not data:
+                return
+            buf += data
+            while b"\r\n\r\n" in buf:  # GETs only: no bodies
+                _, buf = buf.split(b"\r\n\r\n", 1)
+                with self.lock:
+                    self.requests += 1
+                conn.sendall(BAD_RESPONSE)
 
 
 class OutlierDetectionTest(h.ProxyTestCase):
-    def test_bad_endpoint_is_ejected_after_five_consecutive_5xx(self):
+    def one_bad_of_four(self):
         bad = AlwaysFailingServer()
         bad.start()
         self.addCleanup(bad.stop)
         good = [self.start_echo(f"good{i}") for i in range(3)]
-        endpoints = [("127.0.0.1", bad.port)] + [("127.0.0.1", e.port) for e in good]
+        return bad, [("127.0.0.1", bad.port)] + [("127.0.0.1", e.port) for e in good]
+
+    def test_bad_endpoint_is_ejected_after_five_consecutive_5xx(self):
+        bad, endpoints = self.one_bad_of_four()
         b = h.Bootstrap()
         b.add_cluster("svc", endpoints, outlier_detection={
             "consecutive_5xx": 5, "interval": "10s", "base_ejection_time": "30s",
@@ -76,11 +59,7 @@ class OutlierDetectionTest(h.ProxyTestCase):
         self.assertTrue(all(s == 200 for s in statuses[last_500 + 1:]))
 
     def test_without_outlier_detection_the_bad_endpoint_keeps_its_share(self):
-        bad = AlwaysFailingServer()
-        bad.start()
-        self.addCleanup(bad.stop)
-        good = [self.start_echo(f"good{i}") for i in range(3)]
-        endpoints = [("127.0.0.1", bad.port)] + [("127.0.0.1", e.port) for e in good]
+        bad, endpoints = self.one_bad_of_four()
         b = h.Bootstrap()
         b.add_cluster("svc", endpoints)
         b.add_http_listener("http", [h.vhost([h.route("svc")])])

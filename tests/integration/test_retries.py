@@ -3,8 +3,6 @@
 successes, per-try timeouts moving to a healthy host, connect failures retried, the request body
 replayed, x-envoy-attempt-count, and the last response returned when retries run out."""
 
-import socket
-import threading
 import time
 
 import harness as h
@@ -21,34 +19,15 @@ def route_with(cluster, retry_policy=None, **action):
     return r
 
 
-class HangingServer(threading.Thread):
+class HangingServer(h.FakeUpstream):
     """Accepts connections and reads requests but never answers (a stuck upstream)."""
 
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.conns = []
-        self.stopped = False
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            self.accepted += 1
-            self.conns.append(c)
-
-    def stop(self):
-        self.stopped = True
-        for c in self.conns:
-            c.close()
-        self.sock.close()
+    def handle(self, conn):
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
 
 
 class RetryTest(h.ProxyTestCase):
