@@ -5,6 +5,7 @@ upstream idle_timeout (typed HttpProtocolOptions) closes pooled connections nobo
 SIGHUP does not stop a running proxy."""
 
 import signal
+import socket
 import time
 
 import harness as h
@@ -50,6 +51,32 @@ class UpstreamPoolTest(h.ProxyTestCase):
         self.assertGreaterEqual(time.monotonic() - start, 0.8)
         # The pool opens a new connection for the next request.
         self.assertStatus(h.http_request(proxy.port(), path="/again"), 200)
+
+    def test_connect_timeout(self):
+        # An upstream whose accept queue is full and never drained: SYNs are dropped, so the
+        # proxy's connect hangs until the cluster's connect_timeout.
+        stuck = socket.socket()
+        self.addCleanup(stuck.close)
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(0)
+        fillers = []
+        for _ in range(4):  # fill the backlog; later connects stay unanswered
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(stuck.getsockname())
+            fillers.append(f)
+            self.addCleanup(f.close)
+        boot = h.simple_bootstrap(stuck.getsockname()[1],
+                                  cluster_kw={"connect_timeout": "0.5s"})
+        proxy = self.start_proxy(boot, concurrency=1)
+        start = time.monotonic()
+        r = h.http_request(proxy.port(), path="/t", timeout=10)
+        elapsed = time.monotonic() - start
+        self.assertStatus(r, 503)
+        self.assertEqual(r.body, b"upstream connect error or disconnect/reset before headers. "
+                                 b"reset reason: connection timeout")
+        self.assertGreaterEqual(elapsed, 0.45)
+        self.assertLess(elapsed, 5)
 
     def test_sighup_does_not_stop_the_proxy(self):
         proxy = self.start()
