@@ -23,7 +23,16 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
       const std::string rp = absl::StrCat(vp, ".routes[", j, "]");
       if (r.kind != config::Route::Kind::kRoute) continue;
       const config::RouteAction& a = r.route;
-      if (!a.hash_policy.empty()) Warn(warnings, rp + ".route.hash_policy", "hash_policy");
+      for (size_t k = 0; k < a.hash_policy.size(); ++k) {
+        const config::HashPolicy& hp = a.hash_policy[k];
+        const std::string hpath = absl::StrCat(rp, ".route.hash_policy[", k, "]");
+        if (hp.kind == config::HashPolicy::Kind::kCookie && hp.cookie_ttl) {
+          Warn(warnings, hpath + ".cookie.ttl", "generating the cookie when the request has none");
+        }
+        if (hp.kind == config::HashPolicy::Kind::kFilterState) {
+          Warn(warnings, hpath + ".filter_state", "filter_state hashing");
+        }
+      }
       if (!a.request_mirror_policies.empty()) {
         Warn(warnings, rp + ".route.request_mirror_policies", "request_mirror_policies");
       }
@@ -45,9 +54,6 @@ void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& p
            "success-rate and failure-percentage ejection (enforcing_success_rate, "
            "enforcing_failure_percentage)");
     }
-  }
-  if (c.lb_policy == config::LbPolicy::kRingHash || c.lb_policy == config::LbPolicy::kMaglev) {
-    Warn(warnings, path + ".lb_policy", "RING_HASH/MAGLEV (round robin is used)");
   }
   if (c.max_connection_duration) {
     Warn(warnings, path + ".max_connection_duration", "max_connection_duration");

@@ -8,6 +8,7 @@
 
 #include "proxy/http/header_map.h"
 #include "proxy/http/stream_info.h"
+#include "proxy/net/address.h"
 
 namespace pilotfish::event {
 class Dispatcher;
@@ -32,6 +33,8 @@ class DecoderFilterCallbacks {
   virtual event::Dispatcher& dispatcher() = 0;
   virtual StreamInfo& stream_info() = 0;
   virtual const RequestHeaders& request_headers() = 0;
+  // The downstream peer (for source-IP hashing and logs).
+  virtual const net::Address& downstream_remote_address() const = 0;
   // The route chosen for the request's current headers (nullptr: no route / no vhost).
   virtual const router::CompiledRoute* route() = 0;
   virtual const router::CompiledVirtualHost* virtual_host() = 0;

@@ -3,6 +3,8 @@
 
 #include <random>
 
+#include "proxy/upstream/hash_lb.h"
+
 namespace pilotfish::upstream {
 namespace {
 
@@ -132,8 +134,11 @@ LoadBalancerPtr CreateLoadBalancer(const config::Cluster& cluster, HostSetShared
     case config::LbPolicy::kLeastRequest:
       return std::make_unique<LeastRequest>(std::move(hosts), cluster.least_request_choice_count,
                                             seed);
+    case config::LbPolicy::kRingHash:
+      return CreateRingHashLoadBalancer(cluster, std::move(hosts), seed);
+    case config::LbPolicy::kMaglev:
+      return CreateMaglevLoadBalancer(cluster, std::move(hosts), seed);
     default:
-      // RING_HASH/MAGLEV fall back to round robin until consistent hashing lands.
       return std::make_unique<RoundRobin>(std::move(hosts), seed);
   }
 }

@@ -118,14 +118,16 @@ admin:
         doc = good_bootstrap()
         hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
             "typed_config"]
-        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["hash_policy"] = [
-            {"header": {"header_name": "x-user"}}]
-        doc["static_resources"]["clusters"][0]["lb_policy"] = "RING_HASH"
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"][
+            "request_mirror_policies"] = [{"cluster": "echo"}]
+        doc["static_resources"]["clusters"][0]["circuit_breakers"] = {
+            "thresholds": [{"retry_budget": {"budget_percent": {"value": 20}}}]}
         rc, out = self.validate(doc)
         self.assertEqual(rc, 0, out)
-        self.assertIn("routes[0].route.hash_policy: hash_policy is not applied", out)
-        self.assertIn("clusters[0].lb_policy: RING_HASH/MAGLEV (round robin is used) is not applied",
-                      out)
+        self.assertIn("routes[0].route.request_mirror_policies: request_mirror_policies is not "
+                      "applied", out)
+        self.assertIn("clusters[0].circuit_breakers.thresholds.retry_budget: retry_budget is not "
+                      "applied", out)
 
     def test_missing_config_file_exits_1(self):
         missing = os.path.join(self.tmpdir, "does-not-exist.yaml")

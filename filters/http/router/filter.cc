@@ -4,6 +4,7 @@
 #include "proxy/common/str_util.h"
 #include "proxy/router/route_table.h"
 #include "proxy/server/worker.h"
+#include "proxy/upstream/hash_lb.h"
 #include "proxy/upstream/outlier_detector.h"
 
 namespace pilotfish::filters::router {
@@ -42,6 +43,61 @@ void ApplyRequestHeaders(const config::HeaderMutations& m, http::HeaderMap& head
 void ApplyResponseHeaders(const config::HeaderMutations& m, http::HeaderMap& headers) {
   for (const auto& name : m.response_headers_to_remove) headers.Remove(name);
   ApplyHeaderOptions(m.response_headers_to_add, headers);
+}
+
+// The request's hash from the route's hash_policy list, combined as Envoy does (rotate and xor);
+// a terminal policy that produced a hash ends the list. nullopt when no policy applies.
+std::optional<uint64_t> ComputeHash(const std::vector<config::HashPolicy>& policies,
+                                    const http::RequestHeaders& headers,
+                                    const net::Address& remote) {
+  std::optional<uint64_t> hash;
+  for (const config::HashPolicy& p : policies) {
+    std::optional<uint64_t> h;
+    switch (p.kind) {
+      case config::HashPolicy::Kind::kHeader:
+        if (const std::string* v = headers.GetAny(p.name)) h = upstream::StableHash(*v);
+        break;
+      case config::HashPolicy::Kind::kSourceIp:
+        h = upstream::StableHash(remote.ip());
+        break;
+      case config::HashPolicy::Kind::kCookie: {
+        const std::string* cookies = headers.headers.Get("cookie");
+        for (std::string_view rest = cookies != nullptr ? std::string_view(*cookies) : "";
+             !rest.empty();) {
+          size_t semi = rest.find(';');
+          std::string_view kv = TrimWhitespace(rest.substr(0, semi));
+          rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+          size_t eq = kv.find('=');
+          if (eq != std::string_view::npos && kv.substr(0, eq) == p.name) {
+            h = upstream::StableHash(kv.substr(eq + 1));
+            break;
+          }
+        }
+        break;
+      }
+      case config::HashPolicy::Kind::kQueryParameter: {
+        std::string_view path = headers.path;
+        size_t q = path.find('?');
+        for (std::string_view rest = q == std::string_view::npos ? "" : path.substr(q + 1);
+             !rest.empty();) {
+          size_t amp = rest.find('&');
+          std::string_view kv = rest.substr(0, amp);
+          rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+          size_t eq = kv.find('=');
+          if (kv.substr(0, eq) == p.name) {
+            h = upstream::StableHash(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+            break;
+          }
+        }
+        break;
+      }
+      case config::HashPolicy::Kind::kFilterState:
+        break;  // no filter state in pilotfish: this policy never produces a hash
+    }
+    if (h) hash = hash ? (((*hash << 1) | (*hash >> 63)) ^ *h) : *h;
+    if (p.terminal && hash) break;
+  }
+  return hash;
 }
 
 }  // namespace
@@ -169,6 +225,7 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
                          vh != nullptr && vh->retry_policy ? &*vh->retry_policy : nullptr, headers);
   retain_body_ = retry_ != nullptr && retry_->retries_left() && !upgrade_;
   cluster_name_ = cluster_name;
+  hash_ = ComputeHash(rc.route.hash_policy, headers, callbacks_->downstream_remote_address());
   if (end_stream) StartGlobalTimer();
   StartAttempt();
   return http::FilterHeadersStatus::kStopIteration;
@@ -186,6 +243,7 @@ void RouterFilter::StartAttempt() {
   if (retry_ != nullptr && retry_->previous_hosts_predicate() && host_ != nullptr) {
     ctx.exclude = host_.get();
   }
+  ctx.hash = hash_;
   ctx.outlier.detector = cluster->info->outlier_detector();
   ctx.outlier.now_ms = NowMs();
   ctx.outlier.panic_threshold_percent = cluster->info->config().healthy_panic_threshold_percent;

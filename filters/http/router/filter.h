@@ -81,6 +81,7 @@ class RouterFilter : public http::DecoderFilter,
   // Set while this attempt counts against the cluster's max_requests circuit breaker.
   upstream::ClusterInfoSharedPtr counted_request_;
   uint32_t attempt_ = 0;
+  std::optional<uint64_t> hash_;  // from the route's hash_policy, for RING_HASH / MAGLEV
   http1::BodyFraming framing_ = http1::BodyFraming::kNone;
   bool request_complete_ = false;
   bool upstream_request_complete_ = false;  // last byte handed to the upstream connection

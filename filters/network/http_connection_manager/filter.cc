@@ -56,6 +56,9 @@ void ActiveStream::DestroyFilters() {
 }
 
 server::Worker& ActiveStream::worker() { return cm_.worker(); }
+const net::Address& ActiveStream::downstream_remote_address() const {
+  return cm_.connection().remote_address();
+}
 event::Dispatcher& ActiveStream::dispatcher() { return cm_.worker().dispatcher(); }
 
 uint32_t ActiveStream::buffer_limit() const {

@@ -43,6 +43,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   event::Dispatcher& dispatcher() override;
   http::StreamInfo& stream_info() override { return info_; }
   const http::RequestHeaders& request_headers() override { return *headers_; }
+  const net::Address& downstream_remote_address() const override;
   const ::pilotfish::router::CompiledRoute* route() override { return route_.route; }
   const ::pilotfish::router::CompiledVirtualHost* virtual_host() override { return route_.vhost; }
   void ContinueDecoding() override;

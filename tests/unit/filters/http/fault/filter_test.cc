@@ -35,6 +35,7 @@ class FakeCallbacks : public http::DecoderFilterCallbacks {
   event::Dispatcher& dispatcher() override { return worker_.dispatcher(); }
   http::StreamInfo& stream_info() override { return info_; }
   const http::RequestHeaders& request_headers() override { return headers_; }
+  const net::Address& downstream_remote_address() const override { return remote_; }
   const router::CompiledRoute* route() override { return match_.route; }
   const router::CompiledVirtualHost* virtual_host() override { return match_.vhost; }
   void ContinueDecoding() override {
@@ -70,6 +71,7 @@ class FakeCallbacks : public http::DecoderFilterCallbacks {
 
  private:
   server::Worker& worker_;
+  net::Address remote_;
 };
 
 class FaultFilterTest : public ::testing::Test {
