@@ -33,9 +33,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
           Warn(warnings, hpath + ".filter_state", "filter_state hashing");
         }
       }
-      if (!a.request_mirror_policies.empty()) {
-        Warn(warnings, rp + ".route.request_mirror_policies", "request_mirror_policies");
-      }
       if (a.idle_timeout) Warn(warnings, rp + ".route.idle_timeout", "route idle_timeout");
     }
   }

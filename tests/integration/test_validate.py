@@ -118,14 +118,12 @@ admin:
         doc = good_bootstrap()
         hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
             "typed_config"]
-        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"][
-            "request_mirror_policies"] = [{"cluster": "echo"}]
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["idle_timeout"] = "30s"
         doc["static_resources"]["clusters"][0]["circuit_breakers"] = {
             "thresholds": [{"retry_budget": {"budget_percent": {"value": 20}}}]}
         rc, out = self.validate(doc)
         self.assertEqual(rc, 0, out)
-        self.assertIn("routes[0].route.request_mirror_policies: request_mirror_policies is not "
-                      "applied", out)
+        self.assertIn("routes[0].route.idle_timeout: route idle_timeout is not applied", out)
         self.assertIn("clusters[0].circuit_breakers.thresholds.retry_budget: retry_budget is not "
                       "applied", out)
 

@@ -210,6 +210,17 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   }
   if (!rc.route.host_rewrite_literal.empty()) headers.authority = rc.route.host_rewrite_literal;
   ApplyRequestMutations(headers);
+  for (const config::RequestMirrorPolicy& m : rc.route.request_mirror_policies) {
+    if (worker.Random() % 1000000 >= m.per_million) continue;
+    if (!m.cluster.empty()) {
+      mirror_clusters_.push_back(m.cluster);
+    } else if (const std::string* c = headers.headers.Get(m.cluster_header)) {
+      mirror_clusters_.push_back(*c);
+    }
+  }
+  if (!mirror_clusters_.empty() && !upgrade_) {
+    mirror_headers_ = std::make_unique<http::RequestHeaders>(headers);
+  }
 
   if (upgrade_ || end_stream) {
     framing_ = http1::BodyFraming::kNone;
@@ -226,7 +237,10 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   retain_body_ = retry_ != nullptr && retry_->retries_left() && !upgrade_;
   cluster_name_ = cluster_name;
   hash_ = ComputeHash(rc.route.hash_policy, headers, callbacks_->downstream_remote_address());
-  if (end_stream) StartGlobalTimer();
+  if (end_stream) {
+    StartGlobalTimer();
+    LaunchMirrors();
+  }
   StartAttempt();
   return http::FilterHeadersStatus::kStopIteration;
 }
@@ -271,9 +285,17 @@ void RouterFilter::StartAttempt() {
 
 http::FilterDataStatus RouterFilter::DecodeData(std::string_view data, bool end_stream) {
   if (destroyed_) return http::FilterDataStatus::kStopIterationAndBuffer;
+  if (mirror_headers_ != nullptr) {
+    mirror_body_.append(data);
+    if (mirror_body_.size() > callbacks_->buffer_limit()) {  // too large to mirror: skip it
+      mirror_headers_.reset();
+      mirror_body_.clear();
+    }
+  }
   if (end_stream) {
     request_complete_ = true;
     StartGlobalTimer();
+    LaunchMirrors();
   }
   if (retain_body_ || client_ == nullptr) body_.append(data);
   if (retain_body_ && body_.size() > callbacks_->buffer_limit()) {
@@ -298,6 +320,16 @@ void RouterFilter::SendToUpstream(std::string_view data, bool end_stream) {
   http1::EncodeBody(data, end_stream, framing_, out);
   if (!out.empty()) client_->Write(std::move(out));
   if (end_stream) upstream_request_complete_ = true;
+}
+
+void RouterFilter::LaunchMirrors() {
+  if (mirror_headers_ == nullptr) return;
+  for (const std::string& cluster : mirror_clusters_) {
+    ShadowRequest::Start(callbacks_->worker(), cluster, *mirror_headers_, mirror_body_,
+                         timeout_.count() > 0 ? timeout_ : kDefaultRouteTimeout);
+  }
+  mirror_headers_.reset();
+  mirror_body_.clear();
 }
 
 void RouterFilter::StartGlobalTimer() {

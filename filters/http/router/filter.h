@@ -7,6 +7,7 @@
 #include <string>
 
 #include "filters/http/router/retry_state.h"
+#include "filters/http/router/shadow.h"
 #include "proxy/http/filter.h"
 #include "proxy/upstream/cluster_manager.h"
 
@@ -82,6 +83,12 @@ class RouterFilter : public http::DecoderFilter,
   upstream::ClusterInfoSharedPtr counted_request_;
   uint32_t attempt_ = 0;
   std::optional<uint64_t> hash_;  // from the route's hash_policy, for RING_HASH / MAGLEV
+  // request_mirror_policies chosen for this request: the forwarded head and the whole body
+  // (up to the buffer limit), sent when the request is complete.
+  std::vector<std::string> mirror_clusters_;
+  std::unique_ptr<http::RequestHeaders> mirror_headers_;
+  std::string mirror_body_;
+  void LaunchMirrors();
   http1::BodyFraming framing_ = http1::BodyFraming::kNone;
   bool request_complete_ = false;
   bool upstream_request_complete_ = false;  // last byte handed to the upstream connection
