@@ -23,30 +23,13 @@ uint64_t StableHash(std::string_view data) {
 
 namespace {
 
-// Hosts to pass over: the retry's previous host and ejected hosts (unless in panic).
-bool Skip(const Host& h, const LbContext* ctx, bool filter_ejected) {
-  if (ctx == nullptr) return false;
-  if (ctx->exclude == &h) return true;
-  return filter_ejected && ctx->outlier.Excludes(h);
-}
-
-bool FilterEjected(const HostVector& hosts, const LbContext* ctx) {
-  if (ctx == nullptr || ctx->outlier.detector == nullptr ||
-      !ctx->outlier.detector->AnyEjected(ctx->outlier.now_ms)) {
-    return false;
-  }
-  size_t available = 0;
-  for (const auto& h : hosts) available += ctx->outlier.Excludes(*h) ? 0 : 1;
-  return available > 0 && available * 100 >= ctx->outlier.panic_threshold_percent * hosts.size();
-}
-
 // Walks a sequence of host indexes from `start` until a host that is not skipped.
 template <typename Next>
 HostSharedPtr FirstUsable(const HostVector& hosts, const LbContext* ctx, size_t limit, Next next) {
-  const bool filter = FilterEjected(hosts, ctx);
+  const Skipper skip(hosts, ctx);
   for (size_t i = 0; i < limit; ++i) {
     const HostSharedPtr& h = hosts[next(i)];
-    if (!Skip(*h, ctx, filter)) return h;
+    if (!skip.Skip(*h, hosts.size())) return h;
   }
   return hosts[next(0)];  // everything skipped: the first choice
 }

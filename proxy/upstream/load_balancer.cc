@@ -6,32 +6,25 @@
 #include "proxy/upstream/hash_lb.h"
 
 namespace pilotfish::upstream {
+
+Skipper::Skipper(const HostVector& hosts, const LbContext* ctx) : ctx_(ctx) {
+  if (ctx == nullptr || ctx->outlier.detector == nullptr ||
+      !ctx->outlier.detector->AnyEjected(ctx->outlier.now_ms)) {
+    return;
+  }
+  size_t available = 0;
+  for (const auto& h : hosts) available += ctx->outlier.Excludes(*h) ? 0 : 1;
+  filter_ejected_ =
+      available * 100 >= ctx->outlier.panic_threshold_percent * hosts.size() && available > 0;
+}
+
+bool Skipper::Skip(const Host& h, size_t host_count) const {
+  if (ctx_ == nullptr) return false;
+  if (filter_ejected_ && ctx_->outlier.Excludes(h)) return true;
+  return ctx_->exclude == &h && host_count > 1;
+}
+
 namespace {
-
-// Whether `h` should be passed over: the retry's previous host, or an ejected host while enough
-// hosts remain available (below healthy_panic_threshold Envoy uses every host).
-class Skipper {
- public:
-  Skipper(const HostVector& hosts, const LbContext* ctx) : ctx_(ctx) {
-    if (ctx == nullptr || ctx->outlier.detector == nullptr ||
-        !ctx->outlier.detector->AnyEjected(ctx->outlier.now_ms)) {
-      return;
-    }
-    size_t available = 0;
-    for (const auto& h : hosts) available += ctx->outlier.Excludes(*h) ? 0 : 1;
-    filter_ejected_ =
-        available * 100 >= ctx->outlier.panic_threshold_percent * hosts.size() && available > 0;
-  }
-  bool Skip(const Host& h, size_t host_count) const {
-    if (ctx_ == nullptr) return false;
-    if (filter_ejected_ && ctx_->outlier.Excludes(h)) return true;
-    return ctx_->exclude == &h && host_count > 1;
-  }
-
- private:
-  const LbContext* ctx_;
-  bool filter_ejected_ = false;
-};
 
 class RoundRobin : public LoadBalancer {
  public:

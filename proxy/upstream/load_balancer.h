@@ -17,6 +17,19 @@ struct LbContext {
   OutlierFilter outlier;          // skip ejected hosts (unless in panic)
 };
 
+// Whether a host should be passed over by a balancer: the retry's previous host (when there is
+// another), or an ejected host while enough hosts remain available (below
+// healthy_panic_threshold percent Envoy uses every host). Computed once per pick.
+class Skipper {
+ public:
+  Skipper(const HostVector& hosts, const LbContext* ctx);
+  bool Skip(const Host& h, size_t host_count) const;
+
+ private:
+  const LbContext* ctx_;
+  bool filter_ejected_ = false;
+};
+
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;
