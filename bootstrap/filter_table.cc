@@ -15,6 +15,7 @@
 #include "xds/translate/field_check.h"
 #include "xds/translate/hcm_translate.h"
 #include "xds/translate/proto_types.h"
+#include "xds/translate/route_translate.h"
 #include "xds/translate/tcp_proxy_translate.h"
 
 namespace pilotfish::bootstrap {
@@ -141,17 +142,14 @@ void WarnFaultUpstreamClusterOnWeightedRoutes(
 
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::protobuf::Any& any,
                                                              const std::string& path,
-                                                             std::vector<std::string>* warnings) {
+                                                             std::vector<std::string>* warnings,
+                                                             std::vector<std::string>* rds_names) {
   envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager proto;
   if (auto s = xds::UnpackAny(any, &proto, path); !s.ok()) return s;
   auto cfg = xds::TranslateHcm(proto, path, warnings);
   if (!cfg.ok()) return cfg.status();
   auto runtime = std::make_shared<filters::hcm::HcmRuntimeConfig>();
   runtime->config = std::move(*cfg);
-  if (runtime->config.route_config == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ".rds: dynamic route configuration (RDS) is not supported by pilotfish yet"));
-  }
   std::vector<filters::fault::FaultConfigSharedPtr> fault_configs;
   for (size_t i = 0; i < runtime->config.http_filters.size(); ++i) {
     const config::HttpFilter& f = runtime->config.http_filters[i];
@@ -170,6 +168,14 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
                                                      "): filter type ", f.type_url,
                                                      " is not supported by pilotfish yet"));
     }
+  }
+  if (runtime->config.route_config == nullptr) {
+    // RDS: each request looks the table up in the worker's snapshot (Snapshot::routes).
+    if (rds_names != nullptr) rds_names->push_back(runtime->config.rds_route_config_name);
+    if (!runtime->config.access_logs.empty() && warnings != nullptr) {
+      warnings->push_back(path + ".access_log: access logs are not written yet (issue 5); ignored");
+    }
+    return std::make_shared<filters::hcm::HcmFactory>(std::move(runtime));
   }
   const std::string routes_path = path + ".route_config";
   config::RouteConfiguration routes = *runtime->config.route_config;
@@ -208,13 +214,28 @@ absl::Status ResolvePerFilterConfigs(config::RouteConfiguration* routes, const s
   return absl::OkStatus();
 }
 
+absl::StatusOr<::pilotfish::router::RouteTableSharedPtr> CompileRouteConfiguration(
+    const envoy::config::route::v3::RouteConfiguration& proto, const std::string& path,
+    std::vector<std::string>* warnings) {
+  auto routes = xds::TranslateRouteConfiguration(proto, path, warnings);
+  if (!routes.ok()) return routes.status();
+  if (auto s = ResolvePerFilterConfigs(&*routes, path, warnings); !s.ok()) return s;
+  WarnUnappliedRouteFeatures(*routes, path, warnings);
+  auto table = ::pilotfish::router::RouteTable::Create(*std::move(routes));
+  if (!table.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ".", table.status().message()));
+  }
+  return *table;
+}
+
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
-    const std::string& path, std::vector<std::string>* warnings) {
+    const std::string& path, std::vector<std::string>* warnings,
+    std::vector<std::string>* rds_names) {
   // Errors inside the filter's config name it from its typed_config.
   const std::string config_path = path + ".typed_config";
   const absl::string_view type = xds::TypeNameOf(typed_config);
-  if (type == xds::kHcmType) return CreateHcm(typed_config, config_path, warnings);
+  if (type == xds::kHcmType) return CreateHcm(typed_config, config_path, warnings, rds_names);
   if (type == xds::kTcpProxyType) {
     envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proto;
     if (auto s = xds::UnpackAny(typed_config, &proto, config_path); !s.ok()) return s;

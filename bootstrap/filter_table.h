@@ -7,15 +7,25 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "envoy/config/route/v3/route.pb.h"
 #include "google/protobuf/any.pb.h"
 #include "proxy/config/types.h"
 #include "proxy/net/filter.h"
+#include "proxy/router/route_table.h"
 
 namespace pilotfish::bootstrap {
 
+// `rds_names` (may be null) collects the route_config_name of an HCM that uses RDS.
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
-    const std::string& path, std::vector<std::string>* warnings);
+    const std::string& path, std::vector<std::string>* warnings,
+    std::vector<std::string>* rds_names = nullptr);
+
+// An RDS RouteConfiguration -> its compiled table: translation, per-filter configs resolved,
+// regexes compiled. `path` prefixes errors (e.g. "RouteConfiguration local_route").
+absl::StatusOr<::pilotfish::router::RouteTableSharedPtr> CompileRouteConfiguration(
+    const envoy::config::route::v3::RouteConfiguration& proto, const std::string& path,
+    std::vector<std::string>* warnings);
 
 // Replaces every virtual host's and route's typed_per_filter_config payload (an AnyConfig from
 // translation) with the parsed config of the HTTP filter its type names (fault), unwrapping

@@ -58,9 +58,10 @@ int main(int argc, char** argv) {
     proto->mutable_node()->set_cluster(options->service_cluster);
   }
   std::vector<std::string> warnings;
-  auto lookup = [&warnings](const std::string& name, const google::protobuf::Any& any,
-                            const std::string& path) {
-    return bootstrap::CreateNetworkFilter(name, any, path, &warnings);
+  std::vector<std::string> rds_names;  // RDS route configs the static listeners use
+  auto lookup = [&warnings, &rds_names](const std::string& name, const google::protobuf::Any& any,
+                                        const std::string& path) {
+    return bootstrap::CreateNetworkFilter(name, any, path, &warnings, &rds_names);
   };
   auto cfg = pilotfish::xds::TranslateBootstrap(*proto, lookup, &warnings);
   if (cfg.ok()) {
@@ -68,6 +69,11 @@ int main(int argc, char** argv) {
       bootstrap::WarnUnappliedClusterFeatures(
           cfg->clusters[i], "static_resources.clusters[" + std::to_string(i) + "]", &warnings);
     }
+  }
+  if (cfg.ok() && !rds_names.empty() && cfg->dynamic_resources.ads_cluster.empty()) {
+    cfg = absl::InvalidArgumentError(
+        "static_resources.listeners: an http_connection_manager uses rds (route_config_name '" +
+        rds_names[0] + "') but dynamic_resources.ads_config is not set (RDS is fetched by ADS)");
   }
   for (const auto& w : warnings) PF_LOG(kWarning, "config: %s", w.c_str());
   if (!cfg.ok()) {
@@ -87,6 +93,9 @@ int main(int argc, char** argv) {
   sc.admin_address = cfg->admin_address;
   sc.node_id = cfg->node_id;
   sc.node_cluster = cfg->node_cluster;
+  if (cfg->has_dynamic_resources) sc.dynamic = cfg->dynamic_resources;
+  sc.node = proto->node();
+  sc.static_rds_names = std::move(rds_names);
   bootstrap::Server server(*options);
   if (auto s = server.Initialize(std::move(sc)); !s.ok()) {
     fprintf(stderr, "pilotfish: %s\n", std::string(s.message()).c_str());

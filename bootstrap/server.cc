@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bootstrap/dynamic_config.h"
 #include "proxy/common/log.h"
 
 namespace pilotfish::bootstrap {
@@ -17,9 +18,9 @@ namespace pilotfish::bootstrap {
 // every dns_refresh_rate, and publishes the resulting host set when it changes.
 class Server::DnsResolver {
  public:
-  DnsResolver(Server& server, const config::Cluster& cluster)
+  DnsResolver(Server& server, config::Cluster cluster)
       : server_(server),
-        cluster_(cluster),
+        cluster_(std::move(cluster)),
         timer_(std::make_unique<event::Timer>(server.main_, [this] { Resolve(); })) {}
   ~DnsResolver() {
     for (auto* r : in_flight_) r->data = nullptr;
@@ -91,22 +92,21 @@ class Server::DnsResolver {
     for (size_t i = 0; !changed && i < now.size(); ++i) changed = !(now[i].first == current_[i]);
     if (changed || first_) {
       first_ = false;
-      auto hosts = std::make_shared<upstream::HostSet>();
+      std::vector<HostSpec> specs;
       current_.clear();
       for (const auto& [addr, ep] : now) {
         current_.push_back(addr);
-        hosts->hosts.push_back(std::make_shared<upstream::Host>(
-            addr, ep->hostname.empty() ? ep->address.address : ep->hostname,
-            ep->load_balancing_weight));
+        specs.push_back({addr, ep->hostname.empty() ? ep->address.address : ep->hostname,
+                         ep->load_balancing_weight});
       }
       PF_LOG(kDebug, "cluster %s: DNS gave %zu hosts", cluster_.name.c_str(), current_.size());
-      server_.PublishHosts(cluster_.name, hosts);
+      server_.SetHosts(cluster_.name, specs);
     }
     timer_->Enable(cluster_.dns_refresh_rate);
   }
 
   Server& server_;
-  const config::Cluster& cluster_;
+  const config::Cluster cluster_;
   event::TimerPtr timer_;
   std::vector<std::vector<net::Address>> results_;
   std::vector<net::Address> current_;
@@ -118,6 +118,7 @@ class Server::DnsResolver {
 Server::Server(const Options& options) : options_(options), main_("main") {}
 
 Server::~Server() {
+  dynamic_.reset();
   resolvers_.clear();
   admin_.reset();
   for (uv_signal_t* s : signals_) {
@@ -131,8 +132,25 @@ Server::~Server() {
   }
 }
 
+std::string Server::BoundAddress(const std::string& name) const {
+  for (const auto& b : bound_) {
+    if (b.name == name) return b.address;
+  }
+  return "";
+}
+
+void Server::ForgetBoundListener(const std::string& name) {
+  std::erase_if(bound_, [&name](const BoundListener& b) { return b.name == name; });
+}
+
+void Server::RememberBoundListener(const std::string& name, const std::string& address) {
+  ForgetBoundListener(name);
+  bound_.push_back({name, address, {}});
+}
+
 absl::Status Server::BindListener(const config::Listener& l, BoundListener* out) {
   out->name = l.name;
+  out->address = absl::StrCat(l.address.address, "_", l.address.port);
   if (!l.address.pipe_path.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("listener ", l.name, ": pipe (Unix socket) listeners are not supported yet"));
@@ -152,6 +170,8 @@ absl::Status Server::BindListener(const config::Listener& l, BoundListener* out)
     if (bind(fd, addr->sockaddr_ptr(), addr->sockaddr_len()) != 0) {
       int err = errno;
       close(fd);
+      for (int f : out->fds) close(f);
+      out->fds.clear();
       return absl::InvalidArgumentError(absl::StrCat("listener ", l.name, ": cannot bind ",
                                                      addr->ToString(), ": ", strerror(err)));
     }
@@ -178,19 +198,32 @@ absl::Status Server::Initialize(ServerConfig config) {
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<server::Worker>(i, 0x9e3779b97f4a7c15ULL * (i + 1)));
   }
-  auto snap = std::make_shared<server::Snapshot>();
-  snap->version = 1;
   for (const auto& c : config_.clusters) {
-    snap->clusters[c.name] = std::make_shared<upstream::ClusterInfo>(c);
+    static_clusters_[c.name] = std::make_shared<upstream::ClusterInfo>(c);
   }
   for (const auto& l : config_.listeners) {
-    snap->listeners.push_back(std::make_shared<config::Listener>(l));
+    static_listeners_.push_back(std::make_shared<config::Listener>(l));
     if (!l.bind_to_port) continue;
     BoundListener b;
     if (auto s = BindListener(l, &b); !s.ok()) return s;
     bound_.push_back(std::move(b));
   }
-  snapshot_ = snap;
+  const config::DynamicResources* dr = config_.dynamic ? &*config_.dynamic : nullptr;
+  if (dr != nullptr &&
+      (!dr->ads_cluster.empty() || !dr->lds_path.empty() || !dr->cds_path.empty() ||
+       !dr->lds_grpc_cluster.empty() || !dr->cds_grpc_cluster.empty())) {
+    auto find = [this](const std::string& name) -> const config::Cluster* {
+      auto it = static_clusters_.find(name);
+      return it == static_clusters_.end() ? nullptr : &it->second->config();
+    };
+    auto dyn = DynamicConfig::Create(*this, *dr, find, config_.node, config_.static_rds_names);
+    if (!dyn.ok()) return dyn.status();
+    dynamic_ = *std::move(dyn);
+  } else if (!config_.static_rds_names.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "route_config_name '", config_.static_rds_names[0],
+        "': an HCM uses rds but there is no dynamic_resources.ads_config to fetch it from"));
+  }
   if (config_.admin_address) {
     admin_ = std::make_unique<admin::AdminServer>(main_);
     InstallAdminHandlers();
@@ -204,6 +237,108 @@ absl::Status Server::Initialize(ServerConfig config) {
   return absl::OkStatus();
 }
 
+void Server::PublishSnapshot(std::vector<BoundListener> new_sockets,
+                             std::function<void()> applied) {
+  auto snap = std::make_shared<server::Snapshot>();
+  snap->version = ++snapshot_version_;
+  snap->listeners = static_listeners_;
+  snap->clusters = static_clusters_;
+  if (dynamic_ != nullptr) dynamic_->AddTo(*snap);
+  snapshot_ = snap;
+  auto remaining = std::make_shared<size_t>(workers_.size());
+  auto done = std::make_shared<std::function<void()>>(std::move(applied));
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    std::vector<std::pair<std::string, int>> fds;
+    for (auto& b : new_sockets) {
+      if (i < b.fds.size()) {
+        fds.emplace_back(b.name, b.fds[i]);
+        b.fds[i] = -1;  // the worker's loop owns it now
+      }
+    }
+    server::Worker* w = workers_[i].get();
+    w->dispatcher().Post([this, w, snap, fds, remaining, done] {
+      w->ApplySnapshot(snap, fds);
+      main_.Post([remaining, done] {
+        if (--*remaining == 0 && *done) (*done)();
+      });
+    });
+  }
+  for (auto& b : new_sockets) {
+    for (int fd : b.fds) {
+      if (fd >= 0) close(fd);
+    }
+  }
+}
+
+void Server::AfterWorkers(std::function<void()> done) {
+  auto remaining = std::make_shared<size_t>(workers_.size());
+  auto cb = std::make_shared<std::function<void()>>(std::move(done));
+  for (auto& w : workers_) {
+    w->dispatcher().Post([this, remaining, cb] {
+      main_.Post([remaining, cb] {
+        if (--*remaining == 0) (*cb)();
+      });
+    });
+  }
+}
+
+void Server::SetInitialized() {
+  if (initialized_) return;
+  initialized_ = true;
+  PF_LOG(kInfo, "initial configuration applied: %zu listeners, %zu clusters",
+         snapshot_ != nullptr ? snapshot_->listeners.size() : 0,
+         snapshot_ != nullptr ? snapshot_->clusters.size() : 0);
+}
+
+void Server::SetClusterEndpoints(const std::string& cluster,
+                                 const std::vector<config::Endpoint>& endpoints) {
+  std::vector<HostSpec> specs;
+  for (const auto& ep : endpoints) {
+    auto a = net::Address::FromIpPort(ep.address.address, ep.address.port);
+    if (a) specs.push_back({*a, ep.hostname, ep.load_balancing_weight});
+  }
+  SetHosts(cluster, specs);
+}
+
+void Server::SetHosts(const std::string& cluster, const std::vector<HostSpec>& specs) {
+  // Reuse the Host of an unchanged (address, hostname, weight): its pools and outlier state stay.
+  auto hosts = std::make_shared<upstream::HostSet>();
+  auto it = hosts_.find(cluster);
+  for (const auto& spec : specs) {
+    upstream::HostSharedPtr reuse;
+    if (it != hosts_.end()) {
+      for (const auto& h : it->second->hosts) {
+        if (h->address() == spec.address && h->hostname() == spec.hostname &&
+            h->weight() == spec.weight) {
+          reuse = h;
+          break;
+        }
+      }
+    }
+    hosts->hosts.push_back(reuse != nullptr ? reuse
+                                            : std::make_shared<upstream::Host>(
+                                                  spec.address, spec.hostname, spec.weight));
+  }
+  hosts_[cluster] = hosts;
+  PublishHosts(cluster, hosts);
+}
+
+void Server::StartClusterDiscovery(const config::Cluster& c) {
+  if (c.type == config::ClusterType::kStrictDns || c.type == config::ClusterType::kLogicalDns) {
+    auto r = std::make_unique<DnsResolver>(*this, c);
+    r->Resolve();
+    resolvers_[c.name] = std::move(r);
+    return;
+  }
+  resolvers_.erase(c.name);
+  if (c.type == config::ClusterType::kStatic) SetClusterEndpoints(c.name, c.endpoints);
+}
+
+void Server::StopClusterDiscovery(const std::string& cluster) {
+  resolvers_.erase(cluster);
+  hosts_.erase(cluster);
+}
+
 void Server::PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr hosts) {
   for (auto& w : workers_) {
     w->dispatcher().Post(
@@ -212,32 +347,16 @@ void Server::PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr
 }
 
 void Server::StartDns() {
-  for (const auto& c : config_.clusters) {
-    if (c.type == config::ClusterType::kStrictDns || c.type == config::ClusterType::kLogicalDns) {
-      resolvers_.push_back(std::make_unique<DnsResolver>(*this, c));
-      resolvers_.back()->Resolve();
-      continue;
-    }
-    if (c.type != config::ClusterType::kStatic) continue;
-    auto hosts = std::make_shared<upstream::HostSet>();
-    for (const auto& ep : c.endpoints) {
-      auto a = net::Address::FromIpPort(ep.address.address, ep.address.port);
-      if (a) {
-        hosts->hosts.push_back(
-            std::make_shared<upstream::Host>(*a, ep.hostname, ep.load_balancing_weight));
-      }
-    }
-    PublishHosts(c.name, hosts);
-  }
+  for (const auto& c : config_.clusters) StartClusterDiscovery(c);
 }
 
 void Server::InstallAdminHandlers() {
   admin_->AddHandler("/ready", "print server state, return 200 if LIVE, otherwise return 503",
                      false, [this](const admin::AdminRequest&) {
                        admin::AdminResponse r;
-                       bool ready = live_ && !draining_;
+                       bool ready = live_ && initialized_ && !draining_;
                        r.status = ready ? 200 : 503;
-                       r.body = draining_ ? "DRAINING\n" : (live_ ? "LIVE\n" : "INITIALIZING\n");
+                       r.body = absl::StrCat(StateName(), "\n");
                        return r;
                      });
   admin_->AddHandler(
@@ -249,8 +368,7 @@ void Server::InstallAdminHandlers() {
                       std::chrono::steady_clock::now() - start_time_)
                       .count();
         r.body =
-            absl::StrCat("{\"version\":\"pilotfish/0.1\",\"state\":\"",
-                         draining_ ? "DRAINING" : (live_ ? "LIVE" : "INITIALIZING"),
+            absl::StrCat("{\"version\":\"pilotfish/0.1\",\"state\":\"", StateName(),
                          "\",\"uptime_current_epoch\":\"", up, "s\",\"node\":{\"id\":\"",
                          config_.node_id, "\",\"cluster\":\"", config_.node_cluster,
                          "\"},\"command_line_options\":{\"concurrency\":", workers_.size(), "}}\n");
@@ -259,8 +377,8 @@ void Server::InstallAdminHandlers() {
   admin_->AddHandler(
       "/listeners", "print listener info", false, [this](const admin::AdminRequest&) {
         admin::AdminResponse r;
-        for (const auto& l : config_.listeners) {
-          r.body += absl::StrCat(l.name, "::", l.address.address, ":", l.address.port, "\n");
+        for (const auto& l : snapshot_->listeners) {
+          r.body += absl::StrCat(l->name, "::", l->address.address, ":", l->address.port, "\n");
         }
         return r;
       });
@@ -271,18 +389,16 @@ void Server::InstallAdminHandlers() {
 }
 
 int Server::Run() {
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    std::vector<std::pair<std::string, int>> fds;
-    for (auto& b : bound_) {
-      fds.emplace_back(b.name, b.fds[i]);
-      b.fds[i] = -1;  // the worker's loop owns it now
-    }
-    server::Worker* w = workers_[i].get();
-    w->dispatcher().Post([w, snap = snapshot_, fds] { w->ApplySnapshot(snap, fds); });
-  }
+  PublishSnapshot(bound_);
+  for (auto& b : bound_) b.fds.clear();  // the workers own them now
   // Static membership is queued behind the snapshot, so a worker has hosts before it accepts.
   StartDns();
   for (auto& w : workers_) w->Start();
+  if (dynamic_ != nullptr) {
+    dynamic_->Start();
+  } else {
+    SetInitialized();
+  }
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     auto* h = new uv_signal_t;
     uv_signal_init(main_.loop(), h);
@@ -307,6 +423,11 @@ int Server::Run() {
   main_.Run();
   Shutdown();
   return 0;
+}
+
+const char* Server::StateName() const {
+  if (draining_) return "DRAINING";
+  return live_ && initialized_ ? "LIVE" : "INITIALIZING";
 }
 
 void Server::StartDrainAndExit() {
@@ -352,6 +473,7 @@ void Server::CheckDrained() {
 }
 
 void Server::Shutdown() {
+  dynamic_.reset();  // the xDS stream ends before the workers go
   for (auto& w : workers_) w->StopAndJoin();
   workers_.clear();
   drain_poll_timer_.reset();

@@ -3,14 +3,18 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "bootstrap/options.h"
+#include "envoy/config/core/v3/base.pb.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/config/bootstrap.h"
 #include "proxy/server/snapshot.h"
 #include "proxy/server/worker.h"
 
@@ -21,7 +25,14 @@ struct ServerConfig {
   std::vector<config::Cluster> clusters;
   std::optional<config::SocketAddress> admin_address;
   std::string node_id, node_cluster;
+  // dynamic_resources (ADS), the node sent to the control plane, and the RDS names the static
+  // listeners use.
+  std::optional<config::DynamicResources> dynamic;
+  envoy::config::core::v3::Node node;
+  std::vector<std::string> static_rds_names;
 };
+
+class DynamicConfig;
 
 class Server {
  public:
@@ -34,13 +45,53 @@ class Server {
   // Runs until SIGTERM/SIGINT (or /quitquitquit) and the drain finishes. Returns the exit code.
   int Run();
 
- private:
-  class DnsResolver;
+  // --- main thread, used by DynamicConfig (xDS) ---
   struct BoundListener {
     std::string name;
-    std::vector<int> fds;  // one per worker (SO_REUSEPORT)
+    std::string address;   // ip_port: a listener keeps its sockets while this is unchanged
+    std::vector<int> fds;  // one per worker (SO_REUSEPORT); -1 once a worker owns it
   };
+  // Binds one socket per worker for `listener`.
   absl::Status BindListener(const config::Listener& listener, BoundListener* out);
+  // The address key of a bound listener `name`, or "" when it has no sockets.
+  std::string BoundAddress(const std::string& name) const;
+  void ForgetBoundListener(const std::string& name);
+  void RememberBoundListener(const std::string& name, const std::string& address);
+  // Builds the snapshot (static + dynamic config) and posts it to every worker with the new
+  // listeners' sockets; `applied` runs on the main loop once every worker has switched.
+  void PublishSnapshot(std::vector<BoundListener> new_sockets, std::function<void()> applied = {});
+  // Runs `done` on the main loop once every worker has processed what was posted to it so far.
+  void AfterWorkers(std::function<void()> done);
+  // Membership of one cluster (EDS, DNS or static), reusing Host objects whose address and
+  // weight are unchanged (their pools, stats and outlier state carry over).
+  void SetClusterEndpoints(const std::string& cluster, const std::vector<config::Endpoint>& eps);
+  // DNS resolution or static membership for a cluster added at runtime; Stop on removal.
+  void StartClusterDiscovery(const config::Cluster& cluster);
+  void StopClusterDiscovery(const std::string& cluster);
+  event::Dispatcher& main_dispatcher() { return main_; }
+  bool HasStaticCluster(const std::string& name) const { return static_clusters_.contains(name); }
+  bool HasStaticListener(const std::string& name) const {
+    for (const auto& l : static_listeners_) {
+      if (l->name == name) return true;
+    }
+    return false;
+  }
+  const std::vector<std::shared_ptr<const config::Listener>>& static_listeners() const {
+    return static_listeners_;
+  }
+  size_t worker_count() const { return workers_.size(); }
+  // Initial config applied (static bootstrap, or the first CDS and LDS answers warmed).
+  void SetInitialized();
+
+ private:
+  class DnsResolver;
+  struct HostSpec {
+    net::Address address;
+    std::string hostname;
+    uint32_t weight;
+  };
+  void SetHosts(const std::string& cluster, const std::vector<HostSpec>& specs);
+  const char* StateName() const;
   void StartDns();
   void PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr hosts);
   void InstallAdminHandlers();
@@ -52,15 +103,21 @@ class Server {
   event::Dispatcher main_;
   std::vector<std::unique_ptr<server::Worker>> workers_;
   server::SnapshotSharedPtr snapshot_;
+  uint64_t snapshot_version_ = 0;
+  std::vector<std::shared_ptr<const config::Listener>> static_listeners_;
+  absl::flat_hash_map<std::string, upstream::ClusterInfoSharedPtr> static_clusters_;
   std::vector<BoundListener> bound_;
   ServerConfig config_;
-  std::vector<std::unique_ptr<DnsResolver>> resolvers_;
+  std::unique_ptr<DynamicConfig> dynamic_;
+  absl::flat_hash_map<std::string, std::unique_ptr<DnsResolver>> resolvers_;
+  absl::flat_hash_map<std::string, upstream::HostSetSharedPtr> hosts_;  // current membership
   std::unique_ptr<admin::AdminServer> admin_;
   std::vector<uv_signal_t*> signals_;
   event::TimerPtr drain_poll_timer_;
   event::TimerPtr drain_deadline_timer_;
   std::chrono::steady_clock::time_point start_time_;
-  bool live_ = false;
+  bool live_ = false;         // workers started
+  bool initialized_ = false;  // initial config applied
   bool draining_ = false;
   bool exiting_ = false;
 };

@@ -17,6 +17,10 @@ set(PF_PROTO_ROOTS
   udpa/type/v1/typed_struct.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
   envoy/service/discovery/v3/ads.proto
+  envoy/service/listener/v3/lds.proto
+  envoy/service/cluster/v3/cds.proto
+  envoy/service/route/v3/rds.proto
+  envoy/service/endpoint/v3/eds.proto
   envoy/admin/v3/config_dump.proto)
 
 set(PF_PROTO_DIR ${CMAKE_BINARY_DIR}/protos)
@@ -56,14 +60,27 @@ target_link_libraries(pf_envoy_protos PUBLIC protobuf::libprotobuf)
 # Generated code: no debug info (keeps ccache hits across build trees), no warnings of ours.
 target_compile_options(pf_envoy_protos PRIVATE -g0 -w)
 
-# gRPC stubs only for the ADS service, used by xds/.
-set(pf_grpc_src ${PF_GEN_DIR}/envoy/service/discovery/v3/ads.grpc.pb.cc)
+# gRPC stubs for the xDS services: ADS (used by xds/) and the per-type LDS/CDS/RDS/EDS services
+# (served by tools/xds_server).
+set(PF_GRPC_PROTOS
+  envoy/service/discovery/v3/ads.proto
+  envoy/service/listener/v3/lds.proto
+  envoy/service/cluster/v3/cds.proto
+  envoy/service/route/v3/rds.proto
+  envoy/service/endpoint/v3/eds.proto)
+set(pf_grpc_srcs)
+set(pf_grpc_hdrs)
+foreach(f ${PF_GRPC_PROTOS})
+  string(REGEX REPLACE "\\.proto$" "" base ${f})
+  list(APPEND pf_grpc_srcs ${PF_GEN_DIR}/${base}.grpc.pb.cc)
+  list(APPEND pf_grpc_hdrs ${PF_GEN_DIR}/${base}.grpc.pb.h)
+endforeach()
 add_custom_command(
-  OUTPUT ${pf_grpc_src} ${PF_GEN_DIR}/envoy/service/discovery/v3/ads.grpc.pb.h
+  OUTPUT ${pf_grpc_srcs} ${pf_grpc_hdrs}
   COMMAND protobuf::protoc ${PF_PROTO_INCLUDES} --grpc_out=${PF_GEN_DIR}
-          --plugin=protoc-gen-grpc=${PF_GRPC_CPP_PLUGIN} envoy/service/discovery/v3/ads.proto
+          --plugin=protoc-gen-grpc=${PF_GRPC_CPP_PLUGIN} ${PF_GRPC_PROTOS}
   DEPENDS ${PF_PROTO_DIR}/proto-closure.txt
   VERBATIM)
-add_library(pf_envoy_grpc STATIC ${pf_grpc_src})
+add_library(pf_envoy_grpc STATIC ${pf_grpc_srcs})
 target_link_libraries(pf_envoy_grpc PUBLIC pf_envoy_protos PkgConfig::GRPCPP)
 target_compile_options(pf_envoy_grpc PRIVATE -g0 -w)

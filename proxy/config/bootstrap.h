@@ -18,6 +18,13 @@ struct DynamicResources {
   bool has_cds_config = false;
   bool lds_via_ads = false;  // lds_config: { ads: {} }
   bool cds_via_ads = false;
+  std::string lds_path;  // lds_config: { path_config_source: { path } } (filesystem xDS)
+  std::string cds_path;
+  // lds_config / cds_config: { api_config_source: { api_type: GRPC|DELTA_GRPC, envoy_grpc } }
+  std::string lds_grpc_cluster;
+  std::string cds_grpc_cluster;
+  bool lds_grpc_delta = false;
+  bool cds_grpc_delta = false;
   std::string ads_cluster;  // ads_config.grpc_services[0].envoy_grpc.cluster_name
   bool ads_delta = false;   // ads_config.api_type: DELTA_GRPC (else GRPC)
   bool set_node_on_first_message_only = false;

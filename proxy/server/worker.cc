@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "absl/container/flat_hash_set.h"
 #include "proxy/server/filter_chain_match.h"
 
 namespace pilotfish::server {
@@ -84,8 +85,23 @@ void Worker::ApplySnapshot(SnapshotSharedPtr snapshot,
     }
   }
   // Listeners: keep sockets of listeners present in both; open the new ones; close the removed.
+  absl::flat_hash_set<std::string> changed;  // listeners whose connections must drain
+  if (snapshot_ != nullptr) {
+    for (const auto& old : snapshot_->listeners) {
+      bool same = false;
+      for (const auto& nl : snapshot->listeners) same |= nl == old;
+      if (!same) changed.insert(old->name);
+    }
+  }
+  auto has_new_socket = [&listen_fds](const std::string& name) {
+    for (const auto& [n, fd] : listen_fds) {
+      if (n == name) return true;
+    }
+    return false;
+  };
   std::vector<std::unique_ptr<ActiveListener>> kept;
   for (auto& l : listeners_) {
+    if (has_new_socket(l->config()->name)) continue;  // rebound elsewhere: closes
     for (const auto& nl : snapshot->listeners) {
       if (nl->name == l->config()->name) {
         l->set_config(nl);
@@ -101,6 +117,13 @@ void Worker::ApplySnapshot(SnapshotSharedPtr snapshot,
     }
   }
   snapshot_ = std::move(snapshot);
+  if (!changed.empty()) {
+    std::vector<Session*> to_drain;
+    for (auto& s : sessions_) {
+      if (changed.contains(s->listener_name_)) to_drain.push_back(s.get());
+    }
+    for (Session* s : to_drain) s->StartDrain();
+  }
 }
 
 void Worker::OnNewConnection(ActiveListener& listener, net::ConnectionPtr connection) {
@@ -137,13 +160,16 @@ void Worker::OnNewConnection(ActiveListener& listener, net::ConnectionPtr connec
   info.filter_chain_name = chain->name;
   info.per_connection_buffer_limit_bytes = target->per_connection_buffer_limit_bytes;
   connection->SetWriteBufferLimits(target->per_connection_buffer_limit_bytes);
+  accepting_listener_ = target->name;
   chain->terminal->OnNewConnection(*this, std::move(connection), info);
+  accepting_listener_.clear();
 }
 
 void Worker::AddSession(std::unique_ptr<Session> session) {
   Session* raw = session.get();
   sessions_.push_back(std::move(session));
   raw->pos_ = std::prev(sessions_.end());
+  raw->listener_name_ = accepting_listener_;
   raw->registered_ = true;
   if (draining_) raw->StartDrain();
 }

@@ -27,6 +27,7 @@ class Session : public event::DeferredDeletable {
  private:
   friend class Worker;
   std::list<std::unique_ptr<Session>>::iterator pos_;
+  std::string listener_name_;  // the listener whose filter chain made it (drained on change)
   bool registered_ = false;
 };
 
@@ -46,8 +47,10 @@ class Worker {
   void StopAndJoin();
 
   // --- worker thread only ---
-  // Installs a new snapshot: listeners whose config object is unchanged keep their sockets.
-  // `listen_fds` maps listener name -> this worker's bound socket for new listeners.
+  // Installs a new snapshot. Listeners present in both keep their sockets (unless `listen_fds`
+  // brings a new socket for the name: the address changed); `listen_fds` maps listener name ->
+  // this worker's bound socket for new listeners. Connections of a listener whose config object
+  // changed, or that is gone, start draining; the others are left alone.
   void ApplySnapshot(SnapshotSharedPtr snapshot,
                      std::vector<std::pair<std::string, int>> listen_fds);
   void AddSession(std::unique_ptr<Session> session);
@@ -69,6 +72,7 @@ class Worker {
   SnapshotSharedPtr snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::list<std::unique_ptr<Session>> sessions_;
+  std::string accepting_listener_;  // set while a terminal filter creates its session
   std::mt19937_64 rng_;
   std::thread thread_;
   bool draining_ = false;

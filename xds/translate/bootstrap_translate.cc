@@ -67,9 +67,41 @@ absl::Status TranslateAdmin(const envoy::config::bootstrap::v3::Admin& admin,
   return absl::OkStatus();
 }
 
-// Describes one lds_config / cds_config; only ADS is on pilotfish's road map.
+// A non-aggregated gRPC source: api_config_source with GRPC or DELTA_GRPC and one envoy_grpc
+// service. Other API types (REST) are warned about and fetch nothing.
+absl::Status TranslateApiConfigSource(const envoy::config::core::v3::ApiConfigSource& api,
+                                      absl::string_view path, std::string* grpc_cluster,
+                                      bool* delta, bool* node_first_only,
+                                      std::vector<std::string>* warnings) {
+  using envoy::config::core::v3::ApiConfigSource;
+  XDS_RETURN_IF_ERROR(
+      CheckFields(api, path,
+                  {.handled = {"api_type", "transport_api_version", "grpc_services",
+                               "set_node_on_first_message_only", "cluster_names", "refresh_delay"},
+                   .ignored = {"request_timeout", "rate_limit_settings", "config_validators"}},
+                  warnings));
+  if (api.api_type() != ApiConfigSource::GRPC && api.api_type() != ApiConfigSource::DELTA_GRPC) {
+    Warn(warnings, FieldPath(path, "api_type"),
+         absl::StrCat(ApiConfigSource::ApiType_Name(api.api_type()),
+                      " is not supported (gRPC only); nothing will be fetched"));
+    return absl::OkStatus();
+  }
+  if (api.grpc_services_size() == 0 || !api.grpc_services(0).has_envoy_grpc() ||
+      api.grpc_services(0).envoy_grpc().cluster_name().empty()) {
+    return InvalidAt(FieldPath(path, "grpc_services"),
+                     "one envoy_grpc service with a cluster_name is required");
+  }
+  *grpc_cluster = api.grpc_services(0).envoy_grpc().cluster_name();
+  *delta = api.api_type() == ApiConfigSource::DELTA_GRPC;
+  *node_first_only |= api.set_node_on_first_message_only();
+  return absl::OkStatus();
+}
+
+// Describes one lds_config / cds_config: ADS, a file (filesystem xDS) or its own gRPC source.
 absl::Status TranslateConfigSource(const ConfigSource& source, absl::string_view path,
-                                   bool* via_ads, std::vector<std::string>* warnings) {
+                                   bool* via_ads, std::string* file_path, std::string* grpc_cluster,
+                                   bool* grpc_delta, bool* node_first_only,
+                                   std::vector<std::string>* warnings) {
   XDS_RETURN_IF_ERROR(
       CheckFields(source, path,
                   {.handled = {"path", "path_config_source", "api_config_source", "ads", "self",
@@ -78,18 +110,27 @@ absl::Status TranslateConfigSource(const ConfigSource& source, absl::string_view
     case ConfigSource::kAds:
       *via_ads = true;
       break;
-    case ConfigSource::kPathConfigSource:
-      Warn(warnings, FieldPath(path, "path_config_source"),
-           absl::StrCat("filesystem xDS is not supported yet; nothing will be loaded from ",
-                        source.path_config_source().path()));
+    case ConfigSource::kPathConfigSource: {
+      const std::string p = FieldPath(path, "path_config_source");
+      XDS_RETURN_IF_ERROR(CheckFields(source.path_config_source(), p,
+                                      {.handled = {"path"}, .ignored = {"watched_directory"}},
+                                      warnings));
+      if (source.path_config_source().path().empty()) {
+        return InvalidAt(FieldPath(p, "path"), "must be set");
+      }
+      *file_path = source.path_config_source().path();
       break;
+    }
     case ConfigSource::kPath:
-      Warn(warnings, FieldPath(path, "path"),
-           "filesystem xDS is not supported yet; nothing will be loaded from it");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+      *file_path = source.path();
+#pragma GCC diagnostic pop
       break;
     case ConfigSource::kApiConfigSource:
-      Warn(warnings, FieldPath(path, "api_config_source"),
-           "non-aggregated xDS is not supported yet (only ads); nothing will be fetched");
+      XDS_RETURN_IF_ERROR(
+          TranslateApiConfigSource(source.api_config_source(), FieldPath(path, "api_config_source"),
+                                   grpc_cluster, grpc_delta, node_first_only, warnings));
       break;
     default:
       Warn(warnings, path, "config source not supported yet; nothing will be fetched");
@@ -107,18 +148,19 @@ absl::Status TranslateDynamicResources(const Bootstrap::DynamicResources& dynami
   config::DynamicResources& dr = out->dynamic_resources;
   if (dynamic.has_lds_config()) {
     dr.has_lds_config = true;
-    XDS_RETURN_IF_ERROR(TranslateConfigSource(dynamic.lds_config(), FieldPath(path, "lds_config"),
-                                              &dr.lds_via_ads, warnings));
+    XDS_RETURN_IF_ERROR(TranslateConfigSource(
+        dynamic.lds_config(), FieldPath(path, "lds_config"), &dr.lds_via_ads, &dr.lds_path,
+        &dr.lds_grpc_cluster, &dr.lds_grpc_delta, &dr.set_node_on_first_message_only, warnings));
   }
   if (dynamic.has_cds_config()) {
     dr.has_cds_config = true;
-    XDS_RETURN_IF_ERROR(TranslateConfigSource(dynamic.cds_config(), FieldPath(path, "cds_config"),
-                                              &dr.cds_via_ads, warnings));
+    XDS_RETURN_IF_ERROR(TranslateConfigSource(
+        dynamic.cds_config(), FieldPath(path, "cds_config"), &dr.cds_via_ads, &dr.cds_path,
+        &dr.cds_grpc_cluster, &dr.cds_grpc_delta, &dr.set_node_on_first_message_only, warnings));
   }
   if (dynamic.has_ads_config()) {
     const std::string p = FieldPath(path, "ads_config");
     const auto& ads = dynamic.ads_config();
-    Warn(warnings, p, "accepted; ADS client settings are not translated further yet");
     using envoy::config::core::v3::ApiConfigSource;
     if (ads.api_type() != ApiConfigSource::GRPC && ads.api_type() != ApiConfigSource::DELTA_GRPC) {
       return NotSupported(FieldPath(p, "api_type"),
@@ -126,7 +168,7 @@ absl::Status TranslateDynamicResources(const Bootstrap::DynamicResources& dynami
                                        "; ADS needs GRPC or DELTA_GRPC"));
     }
     dr.ads_delta = ads.api_type() == ApiConfigSource::DELTA_GRPC;
-    dr.set_node_on_first_message_only = ads.set_node_on_first_message_only();
+    dr.set_node_on_first_message_only |= ads.set_node_on_first_message_only();
     if (ads.grpc_services_size() > 0) {
       if (!ads.grpc_services(0).has_envoy_grpc()) {
         return NotSupported(IndexPath(p, "grpc_services", 0), "only envoy_grpc");

@@ -15,7 +15,11 @@
 #include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
 #include "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
+#include "envoy/service/cluster/v3/cds.pb.h"
 #include "envoy/service/discovery/v3/ads.pb.h"
+#include "envoy/service/endpoint/v3/eds.pb.h"
+#include "envoy/service/listener/v3/lds.pb.h"
+#include "envoy/service/route/v3/rds.pb.h"
 #include "udpa/type/v1/typed_struct.pb.h"
 
 namespace pilotfish::xds {
@@ -62,6 +66,10 @@ void EnsureEnvoyProtosLinked() {
         udpa::type::v1::TypedStruct::descriptor(),
         envoy::extensions::upstreams::http::v3::HttpProtocolOptions::descriptor(),
         envoy::service::discovery::v3::DiscoveryRequest::descriptor(),
+        envoy::service::listener::v3::LdsDummy::descriptor(),
+        envoy::service::cluster::v3::CdsDummy::descriptor(),
+        envoy::service::route::v3::RdsDummy::descriptor(),
+        envoy::service::endpoint::v3::EdsDummy::descriptor(),
         envoy::admin::v3::ConfigDump::descriptor(),
     };
     return sizeof(roots) > 0;

@@ -88,8 +88,15 @@ void ActiveStream::OnStreamIdleTimeout() {
 void ActiveStream::DecodeHeaders(bool end_stream) {
   headers_end_stream_ = end_stream;
   request_complete_ = end_stream;
-  route_ = cm_.config().route_table != nullptr ? cm_.config().route_table->Find(*headers_)
-                                               : ::pilotfish::router::RouteTable::Match{};
+  // RDS: the table current in the worker's snapshot now; the stream keeps it alive to its end.
+  route_table_ = cm_.config().route_table;
+  if (route_table_ == nullptr && !cm_.config().config.rds_route_config_name.empty()) {
+    const auto& routes = cm_.worker().snapshot()->routes;
+    auto it = routes.find(cm_.config().config.rds_route_config_name);
+    if (it != routes.end()) route_table_ = it->second;
+  }
+  route_ = route_table_ != nullptr ? route_table_->Find(*headers_)
+                                   : ::pilotfish::router::RouteTable::Match{};
   if (route_.route != nullptr) info_.route_name = route_.route->config().name;
   cm_.Touch();
   const auto rt = cm_.config().config.request_timeout;

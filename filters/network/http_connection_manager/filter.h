@@ -67,6 +67,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
 
   ConnectionManager& cm_;
   http::RequestHeadersPtr headers_;
+  ::pilotfish::router::RouteTableSharedPtr route_table_;  // owns what route_ points into
   ::pilotfish::router::RouteTable::Match route_;
   std::vector<http::DecoderFilterPtr> filters_;
   size_t next_filter_ = 0;

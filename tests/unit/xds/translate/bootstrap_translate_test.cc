@@ -125,8 +125,7 @@ TEST(BootstrapTranslateTest, UnknownClusterIsAnErrorWithoutCds) {
   EXPECT_EQ(b->dynamic_resources.ads_cluster, "backend");
   EXPECT_TRUE(b->dynamic_resources.ads_delta);
   EXPECT_TRUE(b->dynamic_resources.set_node_on_first_message_only);
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(warnings[0].rfind("dynamic_resources.ads_config: ", 0), 0u);
+  EXPECT_TRUE(warnings.empty()) << warnings[0];
 }
 
 TEST(BootstrapTranslateTest, TcpProxyAndMirrorReferencesAreChecked) {
@@ -199,17 +198,49 @@ TEST(BootstrapTranslateTest, MisroutingSettingsAreErrors) {
             "yet");
 }
 
-TEST(BootstrapTranslateTest, FilesystemXdsWarns) {
+TEST(BootstrapTranslateTest, FilesystemXdsPaths) {
   std::vector<std::string> warnings;
   auto b = Translate(R"txt(dynamic_resources {
                             cds_config { path_config_source { path: "/var/lib/envoy/cds.yaml" } }
+                            lds_config { path: "/var/lib/envoy/lds.yaml" }
                           })txt",
                      &warnings);
   ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(b->dynamic_resources.cds_path, "/var/lib/envoy/cds.yaml");
+  EXPECT_EQ(b->dynamic_resources.lds_path, "/var/lib/envoy/lds.yaml");
+  EXPECT_FALSE(b->dynamic_resources.cds_via_ads);
+}
+
+TEST(BootstrapTranslateTest, NonAggregatedGrpcSources) {
+  std::vector<std::string> warnings;
+  auto b = Translate(R"txt(dynamic_resources {
+                            cds_config { api_config_source {
+                              api_type: GRPC
+                              grpc_services { envoy_grpc { cluster_name: "xds" } }
+                              set_node_on_first_message_only: true } }
+                            lds_config { api_config_source {
+                              api_type: DELTA_GRPC
+                              grpc_services { envoy_grpc { cluster_name: "xds" } } } }
+                          }
+                          static_resources { clusters { name: "xds" } })txt",
+                     &warnings);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->dynamic_resources.cds_grpc_cluster, "xds");
+  EXPECT_FALSE(b->dynamic_resources.cds_grpc_delta);
+  EXPECT_EQ(b->dynamic_resources.lds_grpc_cluster, "xds");
+  EXPECT_TRUE(b->dynamic_resources.lds_grpc_delta);
+  EXPECT_TRUE(b->dynamic_resources.set_node_on_first_message_only);
+  // REST is not fetched: a warning names it.
+  warnings.clear();
+  b = Translate(R"txt(dynamic_resources { cds_config { api_config_source {
+                        api_type: REST cluster_names: "xds" } } })txt",
+                &warnings);
+  ASSERT_TRUE(b.ok()) << b.status();
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(warnings[0],
-            "dynamic_resources.cds_config.path_config_source: filesystem xDS is not supported "
-            "yet; nothing will be loaded from /var/lib/envoy/cds.yaml");
+  EXPECT_EQ(warnings[0].rfind("dynamic_resources.cds_config.api_config_source.api_type: REST", 0),
+            0u)
+      << warnings[0];
 }
 
 }  // namespace

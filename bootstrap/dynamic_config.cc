@@ -1,0 +1,478 @@
+// DynamicConfig: per-type update handling (translate, validate, bind, commit, publish).
+#include "bootstrap/dynamic_config.h"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "bootstrap/filter_table.h"
+#include "bootstrap/unapplied.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "proxy/common/log.h"
+#include "xds/translate/cluster_translate.h"
+#include "xds/translate/endpoint_translate.h"
+#include "xds/translate/listener_translate.h"
+
+namespace pilotfish::bootstrap {
+namespace {
+
+// Envoy's default initial_fetch_timeout: how long a listener waits for its routes (and the
+// server for endpoints) before serving without them.
+constexpr std::chrono::seconds kWarmingTimeout{15};
+
+std::string AddressKey(const config::Listener& l) {
+  return absl::StrCat(l.address.address, "_", l.address.port);
+}
+
+void LogWarnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) PF_LOG(kWarning, "xds config: %s", w.c_str());
+}
+
+void CloseSockets(std::vector<Server::BoundListener>& sockets) {
+  for (auto& b : sockets) {
+    for (int fd : b.fds) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  sockets.clear();
+}
+
+absl::StatusOr<std::string> GrpcTarget(const config::Cluster& cluster) {
+  if (cluster.endpoints.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ads_config: cluster '", cluster.name, "' has no endpoint"));
+  }
+  const config::SocketAddress& a = cluster.endpoints[0].address;
+  if (!a.pipe_path.empty()) return absl::StrCat("unix:", a.pipe_path);
+  auto ip = net::Address::FromIpPort(a.address, a.port);
+  if (!ip) return absl::StrCat("dns:///", a.address, ":", a.port);  // a DNS cluster
+  return ip->family() == AF_INET6 ? absl::StrCat("ipv6:[", a.address, "]:", a.port)
+                                  : absl::StrCat("ipv4:", a.address, ":", a.port);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DynamicConfig>> DynamicConfig::Create(
+    Server& server, const config::DynamicResources& dynamic, const ClusterLookup& find_cluster,
+    const envoy::config::core::v3::Node& node, std::vector<std::string> static_rds_names) {
+  std::vector<xds::AdsClientConfig> configs;
+  // One client per gRPC source: ADS carries every type; api_config_source (non-aggregated)
+  // gets one stream per type, RDS riding with LDS's source and EDS with CDS's.
+  auto add = [&](const std::string& cluster_name, bool delta, const std::string& only_type,
+                 const char* what) -> absl::Status {
+    const config::Cluster* cluster = find_cluster(cluster_name);
+    if (cluster == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": the xDS cluster '", cluster_name, "' is not a static cluster"));
+    }
+    auto target = GrpcTarget(*cluster);
+    if (!target.ok()) return target.status();
+    xds::AdsClientConfig cc;
+    cc.target = *target;
+    cc.delta = delta;
+    cc.set_node_on_first_message_only = dynamic.set_node_on_first_message_only;
+    cc.node = node;
+    cc.node.set_user_agent_name("pilotfish");
+    cc.subscribe_lds = only_type.empty() ? dynamic.lds_via_ads : only_type == xds::kListenerTypeUrl;
+    cc.subscribe_cds = only_type.empty() ? dynamic.cds_via_ads : only_type == xds::kClusterTypeUrl;
+    cc.only_type_url = only_type;
+    configs.push_back(std::move(cc));
+    return absl::OkStatus();
+  };
+  if (!dynamic.ads_cluster.empty()) {
+    if (auto s = add(dynamic.ads_cluster, dynamic.ads_delta, "", "ads_config"); !s.ok()) return s;
+  }
+  if (!dynamic.cds_grpc_cluster.empty()) {
+    for (const char* type : {xds::kClusterTypeUrl, xds::kEndpointTypeUrl}) {
+      if (auto s = add(dynamic.cds_grpc_cluster, dynamic.cds_grpc_delta, type,
+                       "cds_config.api_config_source");
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  if (!dynamic.lds_grpc_cluster.empty()) {
+    for (const char* type : {xds::kListenerTypeUrl, xds::kRouteTypeUrl}) {
+      if (auto s = add(dynamic.lds_grpc_cluster, dynamic.lds_grpc_delta, type,
+                       "lds_config.api_config_source");
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return std::unique_ptr<DynamicConfig>(
+      new DynamicConfig(server, dynamic, std::move(configs), std::move(static_rds_names)));
+}
+
+DynamicConfig::DynamicConfig(Server& server, const config::DynamicResources& dynamic,
+                             std::vector<xds::AdsClientConfig> client_configs,
+                             std::vector<std::string> static_rds_names)
+    : server_(server), static_rds_names_(std::move(static_rds_names)) {
+  bool cds_grpc = false;
+  bool lds_grpc = false;
+  for (auto& cc : client_configs) {
+    cds_grpc |= cc.subscribe_cds;
+    lds_grpc |= cc.subscribe_lds;
+    const std::string only = cc.only_type_url;
+    clients_.push_back(
+        std::make_unique<xds::AdsClient>(server.main_dispatcher(), std::move(cc), *this));
+    for (const char* type :
+         {xds::kClusterTypeUrl, xds::kEndpointTypeUrl, xds::kListenerTypeUrl, xds::kRouteTypeUrl}) {
+      if (only.empty() || only == type) by_type_.try_emplace(type, clients_.back().get());
+    }
+  }
+  cds_applied_ = !cds_grpc && dynamic.cds_path.empty();
+  lds_applied_ = !lds_grpc && dynamic.lds_path.empty();
+  if (!dynamic.cds_path.empty()) {
+    cds_file_ = std::make_unique<FileSubscription>(server.main_dispatcher(), dynamic.cds_path,
+                                                   xds::kClusterTypeUrl, *this);
+  }
+  if (!dynamic.lds_path.empty()) {
+    lds_file_ = std::make_unique<FileSubscription>(server.main_dispatcher(), dynamic.lds_path,
+                                                   xds::kListenerTypeUrl, *this);
+  }
+  trim_timer_ = std::make_unique<event::Timer>(server.main_dispatcher(), [] { malloc_trim(0); });
+  warming_timer_ = std::make_unique<event::Timer>(server.main_dispatcher(), [this] {
+    PF_LOG(kWarning, "xds: initial fetch timeout: serving without the missing routes/endpoints");
+    Publish(ActivateWarmed(true));
+    if (cds_applied_ && lds_applied_ && !initialized_) {
+      initialized_ = true;
+      server_.SetInitialized();
+    }
+    CheckInitialized();
+  });
+}
+
+DynamicConfig::~DynamicConfig() {
+  clients_.clear();  // no more updates
+  lds_file_.reset();
+  cds_file_.reset();
+  for (auto& [name, entry] : listeners_) CloseSockets(entry.sockets);
+}
+
+void DynamicConfig::Start() {
+  UpdateInterest();                              // RDS names of static listeners
+  if (cds_file_ != nullptr) cds_file_->Start();  // clusters before the listeners that use them
+  if (lds_file_ != nullptr) lds_file_->Start();
+  for (auto& c : clients_) c->Start();
+  CheckInitialized();
+}
+
+void DynamicConfig::AddTo(server::Snapshot& snapshot) const {
+  for (const auto& [name, listener] : active_listeners_) snapshot.listeners.push_back(listener);
+  for (const auto& [name, entry] : clusters_) snapshot.clusters[name] = entry.info;
+  for (const auto& [name, entry] : routes_) snapshot.routes[name] = entry.table;
+}
+
+absl::Status DynamicConfig::OnUpdate(const std::string& type_url,
+                                     const std::vector<xds::Resource>& updated,
+                                     const std::vector<std::string>& removed) {
+  absl::Status s;
+  if (type_url == xds::kClusterTypeUrl) {
+    s = UpdateClusters(updated, removed);
+  } else if (type_url == xds::kEndpointTypeUrl) {
+    s = UpdateEndpoints(updated, removed);
+  } else if (type_url == xds::kListenerTypeUrl) {
+    s = UpdateListeners(updated, removed);
+  } else if (type_url == xds::kRouteTypeUrl) {
+    s = UpdateRoutes(updated, removed);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported type ", type_url));
+  }
+  // A large update parses and translates megabytes that are garbage once applied: hand the
+  // freed pages back (glibc keeps them otherwise), so RSS reflects the config actually held.
+  if (updated.size() + removed.size() >= 100) trim_timer_->Enable(std::chrono::milliseconds(200));
+  return s;
+}
+
+absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& updated,
+                                           const std::vector<std::string>& removed) {
+  std::map<std::string, ClusterEntry> next = clusters_;
+  std::vector<std::string> changed;
+  std::vector<std::string> warnings;
+  for (const auto& r : updated) {
+    const std::string path = absl::StrCat("Cluster ", r.name);
+    if (server_.HasStaticCluster(r.name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": a static cluster of that name exists (it cannot be updated)"));
+    }
+    auto it = next.find(r.name);
+    if (it != next.end() && it->second.hash == r.hash) continue;
+    const auto& proto = static_cast<const envoy::config::cluster::v3::Cluster&>(*r.message);
+    auto c = xds::TranslateCluster(proto, path, &warnings);
+    if (!c.ok()) return c.status();
+    WarnUnappliedClusterFeatures(*c, path, &warnings);
+    next[r.name] = {r.hash, std::make_shared<upstream::ClusterInfo>(*std::move(c))};
+    changed.push_back(r.name);
+  }
+  LogWarnings(warnings);
+  std::vector<std::string> gone;
+  for (const auto& name : removed) {
+    if (next.erase(name) > 0) gone.push_back(name);
+  }
+  clusters_ = std::move(next);
+  if (!changed.empty() || !gone.empty()) {
+    Publish({});
+    for (const auto& name : changed) {
+      const config::Cluster& c = clusters_[name].info->config();
+      if (c.type == config::ClusterType::kEds) {
+        auto eit = endpoints_.find(c.eds_service_name);
+        if (eit != endpoints_.end()) server_.SetClusterEndpoints(name, eit->second.endpoints);
+      } else {
+        server_.StartClusterDiscovery(c);
+      }
+    }
+    for (const auto& name : gone) server_.StopClusterDiscovery(name);
+    PF_LOG(kInfo, "xds: cds: %zu clusters (%zu added/changed, %zu removed)", clusters_.size(),
+           changed.size(), gone.size());
+  }
+  cds_applied_ = true;
+  UpdateInterest();
+  CheckInitialized();
+  return absl::OkStatus();
+}
+
+absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& updated,
+                                            const std::vector<std::string>& removed) {
+  std::vector<std::pair<std::string, EndpointEntry>> changed;
+  std::vector<std::string> warnings;
+  for (const auto& r : updated) {
+    auto it = endpoints_.find(r.name);
+    if (it != endpoints_.end() && it->second.hash == r.hash) continue;
+    const auto& cla =
+        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message);
+    EndpointEntry entry{r.hash, {}};
+    if (auto s = xds::ApplyClusterLoadAssignment(
+            cla, &entry.endpoints, absl::StrCat("ClusterLoadAssignment ", r.name), &warnings);
+        !s.ok()) {
+      return s;
+    }
+    changed.emplace_back(r.name, std::move(entry));
+  }
+  LogWarnings(warnings);
+  // Service name -> the EDS clusters that use it (built once: updates carry thousands).
+  std::map<std::string_view, std::vector<const std::string*>> users;
+  for (const auto& [name, entry] : clusters_) {
+    const config::Cluster& c = entry.info->config();
+    if (c.type == config::ClusterType::kEds) users[c.eds_service_name].push_back(&name);
+  }
+  auto publish = [this, &users](const std::string& service,
+                                const std::vector<config::Endpoint>& eps) {
+    auto it = users.find(service);
+    if (it == users.end()) return;
+    for (const std::string* cluster : it->second) server_.SetClusterEndpoints(*cluster, eps);
+  };
+  for (auto& [name, entry] : changed) {
+    endpoints_[name] = std::move(entry);
+    publish(name, endpoints_[name].endpoints);
+  }
+  for (const auto& name : removed) {
+    if (endpoints_.erase(name) > 0) publish(name, {});
+  }
+  if (!changed.empty() || !removed.empty()) server_.AfterWorkers(ReportApplied("endpoint"));
+  CheckInitialized();
+  return absl::OkStatus();
+}
+
+absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& updated,
+                                            const std::vector<std::string>& removed) {
+  std::vector<std::pair<std::string, ListenerEntry>> changed;
+  std::vector<std::string> warnings;
+  for (const auto& r : updated) {
+    const std::string path = absl::StrCat("Listener ", r.name);
+    if (server_.HasStaticListener(r.name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": a static listener of that name exists (it cannot be updated)"));
+    }
+    auto it = listeners_.find(r.name);
+    if (it != listeners_.end() && it->second.hash == r.hash) continue;
+    const auto& proto = static_cast<const envoy::config::listener::v3::Listener&>(*r.message);
+    ListenerEntry entry;
+    auto lookup = [&warnings, &entry](const std::string& name, const google::protobuf::Any& any,
+                                      const std::string& p) {
+      return CreateNetworkFilter(name, any, p, &warnings, &entry.rds_names);
+    };
+    auto l = xds::TranslateListener(proto, lookup, path, &warnings);
+    if (!l.ok()) return l.status();
+    entry.hash = r.hash;
+    entry.listener = std::make_shared<const config::Listener>(*std::move(l));
+    changed.emplace_back(r.name, std::move(entry));
+  }
+  // Two listeners may not share an address (static ones included).
+  std::map<std::string, std::string> owners;  // address key -> listener name
+  auto claim = [&owners](const config::Listener& l) -> absl::Status {
+    if (!l.bind_to_port || l.address.port == 0) return absl::OkStatus();
+    auto [it, inserted] = owners.try_emplace(AddressKey(l), l.name);
+    if (!inserted && it->second != l.name) {
+      return absl::InvalidArgumentError(absl::StrCat("Listener ", l.name, ": address ",
+                                                     AddressKey(l), " is already used by listener ",
+                                                     it->second));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& l : server_.static_listeners()) {
+    if (auto s = claim(*l); !s.ok()) return s;
+  }
+  std::set<std::string> gone(removed.begin(), removed.end());
+  for (const auto& [name, entry] : changed) {
+    if (auto s = claim(*entry.listener); !s.ok()) return s;
+  }
+  for (const auto& [name, entry] : listeners_) {
+    bool replaced = gone.contains(name);
+    for (const auto& c : changed) replaced |= c.first == name;
+    if (!replaced) {
+      if (auto s = claim(*entry.listener); !s.ok()) return s;
+    }
+  }
+  // Bind what needs new sockets; a failure (port in use) rejects the whole update.
+  for (auto& [name, entry] : changed) {
+    const config::Listener& l = *entry.listener;
+    if (!l.bind_to_port || server_.BoundAddress(name) == AddressKey(l)) continue;
+    Server::BoundListener b;
+    absl::Status s = server_.BindListener(l, &b);
+    if (!s.ok()) {
+      for (auto& c : changed) CloseSockets(c.second.sockets);
+      return absl::InvalidArgumentError(absl::StrCat("Listener ", name, ": ", s.message()));
+    }
+    entry.sockets.push_back(std::move(b));
+  }
+  LogWarnings(warnings);
+  // Commit.
+  for (auto& [name, entry] : changed) {
+    auto it = listeners_.find(name);
+    if (it != listeners_.end()) CloseSockets(it->second.sockets);  // a warming version replaced
+    entry.warming = true;
+    listeners_[name] = std::move(entry);
+  }
+  for (const auto& name : gone) {
+    auto it = listeners_.find(name);
+    if (it == listeners_.end()) continue;
+    CloseSockets(it->second.sockets);
+    listeners_.erase(it);
+    active_listeners_.erase(name);
+    server_.ForgetBoundListener(name);
+  }
+  UpdateInterest();
+  if (!changed.empty() || !gone.empty()) {
+    Publish(ActivateWarmed(false));
+    PF_LOG(kInfo, "xds: lds: %zu listeners (%zu added/changed, %zu removed)", listeners_.size(),
+           changed.size(), gone.size());
+  }
+  lds_applied_ = true;
+  CheckInitialized();
+  return absl::OkStatus();
+}
+
+absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updated,
+                                         const std::vector<std::string>& removed) {
+  std::map<std::string, RouteEntry> next = routes_;
+  std::vector<std::string> warnings;
+  size_t changed = 0;
+  for (const auto& r : updated) {
+    auto it = next.find(r.name);
+    if (it != next.end() && it->second.hash == r.hash) continue;
+    const auto& proto =
+        static_cast<const envoy::config::route::v3::RouteConfiguration&>(*r.message);
+    auto table =
+        CompileRouteConfiguration(proto, absl::StrCat("RouteConfiguration ", r.name), &warnings);
+    if (!table.ok()) return table.status();
+    next[r.name] = {r.hash, *std::move(table)};
+    ++changed;
+  }
+  LogWarnings(warnings);
+  for (const auto& name : removed) changed += next.erase(name);
+  if (changed == 0) return absl::OkStatus();
+  routes_ = std::move(next);
+  Publish(ActivateWarmed(false));
+  CheckInitialized();
+  return absl::OkStatus();
+}
+
+std::vector<Server::BoundListener> DynamicConfig::ActivateWarmed(bool force) {
+  std::vector<Server::BoundListener> sockets;
+  for (auto& [name, entry] : listeners_) {
+    if (!entry.warming) continue;
+    bool ready = true;
+    for (const auto& rds : entry.rds_names) ready &= routes_.contains(rds);
+    if (!ready && !force) continue;
+    entry.warming = false;
+    active_listeners_[name] = entry.listener;
+    for (auto& b : entry.sockets) {
+      server_.RememberBoundListener(name, b.address);
+      sockets.push_back(std::move(b));
+    }
+    entry.sockets.clear();
+  }
+  return sockets;
+}
+
+void DynamicConfig::Publish(std::vector<Server::BoundListener> sockets) {
+  server_.PublishSnapshot(std::move(sockets), ReportApplied("snapshot"));
+}
+
+std::function<void()> DynamicConfig::ReportApplied(const char* what) {
+  // From the moment the update left gRPC (or now, for a file) to every worker serving it.
+  std::chrono::steady_clock::time_point start{};
+  for (const auto& c : clients_) start = std::max(start, c->received_at());  // the one applying
+  if (start.time_since_epoch().count() == 0) start = std::chrono::steady_clock::now();
+  return [start, what] {
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - start).count();
+    auto secs = [](std::chrono::steady_clock::time_point t) {
+      return std::chrono::duration<double>(t.time_since_epoch()).count();
+    };
+    PF_LOG(kInfo,
+           "xds: %s update serving on every worker %.2f ms after it arrived (monotonic %.6f -> "
+           "%.6f)",
+           what, ms, secs(start), secs(now));
+  };
+}
+
+void DynamicConfig::UpdateInterest() {
+  std::set<std::string> rds(static_rds_names_.begin(), static_rds_names_.end());
+  for (const auto& [name, entry] : listeners_)
+    rds.insert(entry.rds_names.begin(), entry.rds_names.end());
+  std::set<std::string> eds;
+  for (const auto& [name, entry] : clusters_) {
+    const config::Cluster& c = entry.info->config();
+    if (c.type == config::ClusterType::kEds) eds.insert(c.eds_service_name);
+  }
+  if (auto it = by_type_.find(xds::kRouteTypeUrl); it != by_type_.end()) {
+    it->second->SetInterest(xds::kRouteTypeUrl, std::move(rds));
+  }
+  if (auto it = by_type_.find(xds::kEndpointTypeUrl); it != by_type_.end()) {
+    it->second->SetInterest(xds::kEndpointTypeUrl, std::move(eds));
+  }
+}
+
+void DynamicConfig::CheckInitialized() {
+  bool warming = false;
+  for (const auto& [name, entry] : listeners_) warming |= entry.warming;
+  if (!initialized_) {
+    bool ready = cds_applied_ && lds_applied_ && !warming;
+    for (const auto& [name, entry] : clusters_) {
+      const config::Cluster& c = entry.info->config();
+      if (c.type == config::ClusterType::kEds) ready &= endpoints_.contains(c.eds_service_name);
+    }
+    for (const auto& rds : static_rds_names_) ready &= routes_.contains(rds);
+    if (ready) {
+      initialized_ = true;
+      server_.SetInitialized();
+    }
+  }
+  // Something waits for routes or endpoints: it gets the initial fetch timeout, then serves.
+  const bool waiting = warming || (!initialized_ && cds_applied_ && lds_applied_);
+  if (!waiting) {
+    warming_timer_->Disable();
+  } else if (!warming_timer_->Enabled()) {
+    warming_timer_->Enable(kWarmingTimeout);
+  }
+}
+
+}  // namespace pilotfish::bootstrap

@@ -1,0 +1,99 @@
+// Config delivered by xDS (ADS): the current listeners, clusters, route tables and endpoints
+// by name, translated and validated all-or-nothing per update, with Envoy's warming (a listener
+// waits for its routes) and initial-fetch readiness. Lives on the main loop; the Server builds
+// snapshots from it and does the socket and worker work.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bootstrap/file_subscription.h"
+#include "bootstrap/server.h"
+#include "proxy/config/bootstrap.h"
+#include "proxy/server/snapshot.h"
+#include "xds/client/ads_client.h"
+
+namespace pilotfish::bootstrap {
+
+class DynamicConfig : public xds::XdsSink {
+ public:
+  // Finds the static cluster an xDS gRPC source names (its first endpoint is the target).
+  using ClusterLookup = std::function<const config::Cluster*(const std::string&)>;
+  static absl::StatusOr<std::unique_ptr<DynamicConfig>> Create(
+      Server& server, const config::DynamicResources& dynamic, const ClusterLookup& find_cluster,
+      const envoy::config::core::v3::Node& node, std::vector<std::string> static_rds_names);
+  ~DynamicConfig() override;
+
+  void Start();
+  // Adds the active dynamic listeners, clusters and every route table to `snapshot`.
+  void AddTo(server::Snapshot& snapshot) const;
+  const std::vector<std::unique_ptr<xds::AdsClient>>& clients() const { return clients_; }
+
+  absl::Status OnUpdate(const std::string& type_url, const std::vector<xds::Resource>& updated,
+                        const std::vector<std::string>& removed) override;
+
+ private:
+  struct ListenerEntry {
+    uint64_t hash = 0;
+    std::shared_ptr<const config::Listener> listener;
+    std::vector<std::string> rds_names;
+    std::vector<Server::BoundListener> sockets;  // bound for it, not yet handed to workers
+    bool warming = false;
+  };
+  struct ClusterEntry {
+    uint64_t hash = 0;
+    upstream::ClusterInfoSharedPtr info;
+  };
+  struct RouteEntry {
+    uint64_t hash = 0;
+    ::pilotfish::router::RouteTableSharedPtr table;
+  };
+  struct EndpointEntry {
+    uint64_t hash = 0;
+    std::vector<config::Endpoint> endpoints;
+  };
+
+  DynamicConfig(Server& server, const config::DynamicResources& dynamic,
+                std::vector<xds::AdsClientConfig> client_configs,
+                std::vector<std::string> static_rds_names);
+  absl::Status UpdateClusters(const std::vector<xds::Resource>& updated,
+                              const std::vector<std::string>& removed);
+  absl::Status UpdateEndpoints(const std::vector<xds::Resource>& updated,
+                               const std::vector<std::string>& removed);
+  absl::Status UpdateListeners(const std::vector<xds::Resource>& updated,
+                               const std::vector<std::string>& removed);
+  absl::Status UpdateRoutes(const std::vector<xds::Resource>& updated,
+                            const std::vector<std::string>& removed);
+  // Warming listeners whose routes have all arrived (or `force`) become active; returns their
+  // sockets for the next snapshot.
+  std::vector<Server::BoundListener> ActivateWarmed(bool force);
+  void Publish(std::vector<Server::BoundListener> sockets);
+  std::function<void()> ReportApplied(const char* what);
+  void UpdateInterest();
+  void CheckInitialized();
+
+  Server& server_;
+  std::vector<std::unique_ptr<xds::AdsClient>> clients_;  // ADS, or one per type, or none
+  std::map<std::string, xds::AdsClient*> by_type_;        // who fetches each type
+  std::unique_ptr<FileSubscription> cds_file_;            // path_config_source CDS
+  std::unique_ptr<FileSubscription> lds_file_;            // path_config_source LDS
+  std::vector<std::string> static_rds_names_;
+  std::map<std::string, ListenerEntry> listeners_;  // newest version of each (maybe warming)
+  std::map<std::string, std::shared_ptr<const config::Listener>> active_listeners_;
+  std::map<std::string, ClusterEntry> clusters_;
+  std::map<std::string, RouteEntry> routes_;
+  std::map<std::string, EndpointEntry> endpoints_;  // by EDS service name
+  bool cds_applied_ = false;
+  bool lds_applied_ = false;
+  bool initialized_ = false;
+  event::TimerPtr warming_timer_;
+  event::TimerPtr trim_timer_;  // malloc_trim after large updates, once they settle
+};
+
+}  // namespace pilotfish::bootstrap

@@ -1,0 +1,89 @@
+// One bidirectional xDS gRPC stream (SotW or delta, aggregated or not) on gRPC's callback API.
+// gRPC's threads run the callbacks; they only hand messages over (on_message / on_close) and
+// never touch proxy state. Send() may be called from any thread; writes are queued in order.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+namespace pilotfish::xds {
+
+template <typename Request, typename Response>
+class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
+ public:
+  using OnMessage = std::function<void(Response)>;
+  using OnClose = std::function<void(grpc::Status)>;
+  // Starts the RPC on `context` with `reactor` (e.g. stub->async()->DeltaAggregatedResources).
+  using StartRpc =
+      std::function<void(grpc::ClientContext*, grpc::ClientBidiReactor<Request, Response>*)>;
+
+  // Both callbacks run on a gRPC thread; on_close runs exactly once, last.
+  static std::shared_ptr<GrpcStream> Start(const StartRpc& start, OnMessage on_message,
+                                           OnClose on_close) {
+    std::shared_ptr<GrpcStream> stream(new GrpcStream(std::move(on_message), std::move(on_close)));
+    stream->self_ = stream;  // released in OnDone
+    start(&stream->context_, stream.get());
+    stream->StartRead(&stream->response_);
+    stream->StartCall();
+    return stream;
+  }
+
+  void Send(Request request) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_) return;
+    queue_.push_back(std::move(request));
+    if (!writing_) {
+      writing_ = true;
+      this->StartWrite(&queue_.front());
+    }
+  }
+
+  // Ends the stream; on_close follows (with CANCELLED).
+  void Cancel() { context_.TryCancel(); }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.pop_front();
+    if (!ok || done_ || queue_.empty()) {
+      writing_ = false;
+      return;
+    }
+    this->StartWrite(&queue_.front());
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream is ending; OnDone follows
+    on_message_(std::move(response_));
+    response_ = Response();
+    this->StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    on_close_(status);
+    self_.reset();  // may destroy this
+  }
+
+ private:
+  GrpcStream(OnMessage on_message, OnClose on_close)
+      : on_message_(std::move(on_message)), on_close_(std::move(on_close)) {}
+
+  grpc::ClientContext context_;
+  Response response_;
+  OnMessage on_message_;
+  OnClose on_close_;
+  std::mutex mu_;
+  std::deque<Request> queue_;  // front is being written
+  bool writing_ = false;
+  bool done_ = false;
+  std::shared_ptr<GrpcStream> self_;
+};
+
+}  // namespace pilotfish::xds
