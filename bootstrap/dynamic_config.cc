@@ -156,6 +156,30 @@ DynamicConfig::~DynamicConfig() {
   for (auto& [name, entry] : listeners_) CloseSockets(entry.sockets);
 }
 
+void DynamicConfig::OnOutcome(const std::string& type_url, Outcome outcome,
+                              const std::string& version) {
+  // Envoy's names for CDS and LDS (pilot-agent's readiness reads them); RDS and EDS under an
+  // "xds.<type>." scope of pilotfish's own.
+  std::string prefix = type_url == xds::kClusterTypeUrl ? "cluster_manager.cds."
+                       : type_url == xds::kListenerTypeUrl
+                           ? "listener_manager.lds."
+                           : absl::StrCat("xds.", xds::ShortTypeName(type_url), ".");
+  stats::Store& store = server_.stats();
+  if (outcome != Outcome::kNetworkFailure) store.IncCounter(prefix + "update_attempt");
+  store.IncCounter(prefix + (outcome == Outcome::kSuccess    ? "update_success"
+                             : outcome == Outcome::kRejected ? "update_rejected"
+                                                             : "update_failure"));
+  if (outcome == Outcome::kSuccess) {
+    uint64_t h = 0xcbf29ce484222325ULL;  // Envoy's `version` gauge: a hash of version_info
+    for (unsigned char c : version) h = (h ^ c) * 0x100000001b3ULL;
+    store.SetGauge(prefix + "version", h >> 11);  // fits a double exactly in Prometheus output
+  }
+}
+
+void DynamicConfig::OnConnectedState(bool connected) {
+  server_.stats().SetGauge("control_plane.connected_state", connected ? 1 : 0);
+}
+
 void DynamicConfig::Start() {
   UpdateInterest();                              // RDS names of static listeners
   if (cds_file_ != nullptr) cds_file_->Start();  // clusters before the listeners that use them
@@ -208,7 +232,8 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
     auto c = xds::TranslateCluster(proto, path, &warnings);
     if (!c.ok()) return c.status();
     WarnUnappliedClusterFeatures(*c, path, &warnings);
-    next[r.name] = {r.hash, std::make_shared<upstream::ClusterInfo>(*std::move(c))};
+    next[r.name] = {r.hash,
+                    std::make_shared<upstream::ClusterInfo>(*std::move(c), &server_.stats())};
     changed.push_back(r.name);
   }
   LogWarnings(warnings);

@@ -37,6 +37,8 @@ class DynamicConfig : public xds::XdsSink {
 
   absl::Status OnUpdate(const std::string& type_url, const std::vector<xds::Resource>& updated,
                         const std::vector<std::string>& removed) override;
+  void OnOutcome(const std::string& type_url, Outcome outcome, const std::string& version) override;
+  void OnConnectedState(bool connected) override;
 
  private:
   struct ListenerEntry {

@@ -63,6 +63,7 @@ void FileSubscription::Reload() {
   ++stats_.update_attempt;
   auto fail = [this](const absl::Status& s) {
     ++stats_.update_rejected;
+    sink_.OnOutcome(type_url_, xds::XdsSink::Outcome::kRejected, stats_.version_text);
     stats_.last_error = std::string(s.message());
     PF_LOG(kWarning, "filesystem xDS: %s rejected, keeping the previous config: %s", path_.c_str(),
            stats_.last_error.c_str());
@@ -99,6 +100,7 @@ void FileSubscription::Reload() {
   }
   ++stats_.update_success;
   stats_.version_text = response.version_info();
+  sink_.OnOutcome(type_url_, xds::XdsSink::Outcome::kSuccess, stats_.version_text);
   known_ = std::move(seen);
   last_content_ = std::move(content);
   applied_ = true;

@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   if (cfg->has_dynamic_resources) sc.dynamic = cfg->dynamic_resources;
   sc.node = proto->node();
   sc.static_rds_names = std::move(rds_names);
+  sc.stats_config = cfg->stats_config;
   bootstrap::Server server(*options);
   if (auto s = server.Initialize(std::move(sc)); !s.ok()) {
     fprintf(stderr, "pilotfish: %s\n", std::string(s.message()).c_str());

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bootstrap/dynamic_config.h"
+#include "proxy/admin/stats_handlers.h"
 #include "proxy/common/log.h"
 
 namespace pilotfish::bootstrap {
@@ -195,11 +196,29 @@ absl::Status Server::Initialize(ServerConfig config) {
   int n = options_.concurrency > 0 ? options_.concurrency
                                    : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
+  stats_ = std::make_unique<stats::Store>(config_.stats_config);
+  server_stats_ = std::make_unique<server::ServerStats>(*stats_);
+  stats_->AddRefresher([this] {  // on main, before every read
+    server::ServerStats& s = *server_stats_;
+    const bool live = live_ && initialized_ && !draining_;
+    s.live.Set(live ? 1 : 0);
+    s.state.Set(draining_
+                    ? server::ServerStats::kDraining
+                    : (live ? server::ServerStats::kLive : server::ServerStats::kInitializing));
+    s.uptime.Set(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                  start_time_)
+                     .count());
+    s.concurrency.Set(workers_.size());
+    s.workers_started.Set(live_ ? 1 : 0);
+    s.total_listeners_active.Set(snapshot_ != nullptr ? snapshot_->listeners.size() : 0);
+    s.active_clusters.Set(snapshot_ != nullptr ? snapshot_->clusters.size() : 0);
+  });
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<server::Worker>(i, 0x9e3779b97f4a7c15ULL * (i + 1)));
+    workers_.back()->set_stats(stats_.get());
   }
   for (const auto& c : config_.clusters) {
-    static_clusters_[c.name] = std::make_shared<upstream::ClusterInfo>(c);
+    static_clusters_[c.name] = std::make_shared<upstream::ClusterInfo>(c, stats_.get());
   }
   for (const auto& l : config_.listeners) {
     static_listeners_.push_back(std::make_shared<config::Listener>(l));
@@ -227,6 +246,7 @@ absl::Status Server::Initialize(ServerConfig config) {
   if (config_.admin_address) {
     admin_ = std::make_unique<admin::AdminServer>(main_);
     InstallAdminHandlers();
+    admin::InstallStatsHandlers(*admin_, *stats_);
     auto addr =
         net::Address::FromIpPort(config_.admin_address->address, config_.admin_address->port);
     std::string err;

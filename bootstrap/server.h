@@ -15,6 +15,7 @@
 #include "envoy/config/core/v3/base.pb.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/bootstrap.h"
+#include "proxy/server/server_stats.h"
 #include "proxy/server/snapshot.h"
 #include "proxy/server/worker.h"
 
@@ -30,6 +31,7 @@ struct ServerConfig {
   std::optional<config::DynamicResources> dynamic;
   envoy::config::core::v3::Node node;
   std::vector<std::string> static_rds_names;
+  config::StatsConfig stats_config;
 };
 
 class DynamicConfig;
@@ -69,6 +71,7 @@ class Server {
   void StartClusterDiscovery(const config::Cluster& cluster);
   void StopClusterDiscovery(const std::string& cluster);
   event::Dispatcher& main_dispatcher() { return main_; }
+  stats::Store& stats() { return *stats_; }
   bool HasStaticCluster(const std::string& name) const { return static_clusters_.contains(name); }
   bool HasStaticListener(const std::string& name) const {
     for (const auto& l : static_listeners_) {
@@ -100,6 +103,9 @@ class Server {
   void Shutdown();
 
   Options options_;
+  // Before everything that holds stat handles (workers, clusters): destroyed after them.
+  std::unique_ptr<stats::Store> stats_;
+  std::unique_ptr<server::ServerStats> server_stats_;
   event::Dispatcher main_;
   std::vector<std::unique_ptr<server::Worker>> workers_;
   server::SnapshotSharedPtr snapshot_;

@@ -8,7 +8,8 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config clang-format
   libuv1-dev node-llhttp libssl-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev libyaml-cpp-dev libre2-dev
-  curl wrk nginx-light haproxy iproute2 iptables procps python3)
+  curl wrk nginx-light haproxy iproute2 iptables procps python3
+  prometheus)  # for promtool (tests/integration/test_stats.py)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -19,8 +20,9 @@ if ((${#missing[@]})); then
 
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The Debian nginx/haproxy packages start system services; we only want their binaries.
-  for svc in nginx haproxy; do
+  # The Debian nginx/haproxy/prometheus packages start system services; we only want their
+  # binaries.
+  for svc in nginx haproxy prometheus; do
     if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done

@@ -8,6 +8,7 @@
 
 #include "proxy/config/hcm.h"
 #include "proxy/config/listener.h"
+#include "proxy/config/stats.h"
 #include "proxy/config/types.h"
 
 namespace pilotfish::config {
@@ -47,6 +48,7 @@ struct Bootstrap {
   DynamicResources dynamic_resources;
 
   Millis stats_flush_interval{5000};
+  StatsConfig stats_config;  // stats_tags, use_all_default_tags, stats_matcher
 };
 
 }  // namespace pilotfish::config

@@ -20,6 +20,9 @@ struct CompiledVirtualHost;
 namespace pilotfish::server {
 class Worker;
 }
+namespace pilotfish::http {
+struct RouterStats;
+}
 
 namespace pilotfish::http {
 
@@ -57,6 +60,8 @@ class DecoderFilterCallbacks {
   virtual bool suppress_envoy_headers() const = 0;
   // Upgrade types the connection manager allows (e.g. "websocket").
   virtual bool UpgradeAllowedByHcm(std::string_view type) const = 0;
+  // The router's stats under the connection manager's prefix; nullptr: no stats.
+  virtual const RouterStats* router_stats() const { return nullptr; }
 };
 
 class DecoderFilter {

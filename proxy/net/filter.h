@@ -10,6 +10,9 @@
 namespace pilotfish::server {
 class Worker;
 }
+namespace pilotfish::stats {
+class Store;
+}
 
 namespace pilotfish::net {
 
@@ -17,7 +20,10 @@ namespace pilotfish::net {
 struct ListenerInfo {
   std::string listener_name;
   std::string filter_chain_name;
-  std::string stat_prefix;  // listener stats prefix (the bound address, as Envoy names it)
+  // The listener's stats scope, "listener.<address>." (server::ListenerStatPrefix), and the
+  // process's stats store; null: no stats.
+  std::string stat_prefix;
+  stats::Store* stats = nullptr;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "proxy/server/filter_chain_match.h"
+#include "proxy/server/listener_stats.h"
 
 namespace pilotfish::server {
 
@@ -157,6 +158,8 @@ void Worker::OnNewConnection(ActiveListener& listener, net::ConnectionPtr connec
   if (chain == nullptr || chain->terminal == nullptr) return;  // no chain: close (NR)
   net::ListenerInfo info;
   info.listener_name = target->name;
+  info.stats = stats_;
+  if (stats_ != nullptr) info.stat_prefix = ListenerStatPrefix(target->address);
   info.filter_chain_name = chain->name;
   info.per_connection_buffer_limit_bytes = target->per_connection_buffer_limit_bytes;
   connection->SetWriteBufferLimits(target->per_connection_buffer_limit_bytes);

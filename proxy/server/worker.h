@@ -11,6 +11,7 @@
 
 #include "proxy/event/dispatcher.h"
 #include "proxy/server/snapshot.h"
+#include "proxy/stats/store.h"
 #include "proxy/upstream/cluster_manager.h"
 
 namespace pilotfish::server {
@@ -41,6 +42,8 @@ class Worker {
   upstream::WorkerClusterManager& cluster_manager() { return cluster_manager_; }
   const SnapshotSharedPtr& snapshot() const { return snapshot_; }
   uint64_t Random() { return rng_(); }
+  void set_stats(stats::Store* store) { stats_ = store; }  // before Start()
+  stats::Store* stats() const { return stats_; }
 
   // Thread start/stop (called on the main thread).
   void Start();
@@ -72,6 +75,7 @@ class Worker {
   SnapshotSharedPtr snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::list<std::unique_ptr<Session>> sessions_;
+  stats::Store* stats_ = nullptr;
   std::string accepting_listener_;  // set while a terminal filter creates its session
   std::mt19937_64 rng_;
   std::thread thread_;

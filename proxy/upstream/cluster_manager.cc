@@ -20,6 +20,7 @@ void WorkerClusterManager::AddOrUpdateCluster(ClusterInfoSharedPtr info, HostSet
     DrainPoolsOf(it->second.info.get(), nullptr);
   }
   Cluster c;
+  info->SetMembership(*hosts);  // every worker sets the same value: no owner needed
   c.lb = CreateLoadBalancer(info->config(), hosts, seed_++);
   c.hosts = std::move(hosts);
   c.info = std::move(info);
@@ -38,6 +39,7 @@ void WorkerClusterManager::UpdateHosts(const std::string& name, HostSetSharedPtr
   Cluster* c = Get(name);
   if (c == nullptr) return;
   DrainPoolsOf(c->info.get(), hosts.get());
+  c->info->SetMembership(*hosts);
   c->lb = CreateLoadBalancer(c->info->config(), hosts, seed_++);
   c->hosts = std::move(hosts);
 }

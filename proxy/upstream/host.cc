@@ -1,16 +1,56 @@
-// ClusterInfo construction (it owns the cluster's outlier detector).
+// ClusterInfo construction (it owns the cluster's outlier detector and stats).
 #include "proxy/upstream/host.h"
 
+#include "proxy/event/dispatcher.h"
 #include "proxy/upstream/outlier_detector.h"
 
 namespace pilotfish::upstream {
 
-ClusterInfo::ClusterInfo(config::Cluster config) : config_(std::move(config)) {
+ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
+    : config_(std::move(config)),
+      stats_(store, config_.alt_stat_name.empty() ? config_.name : config_.alt_stat_name,
+             config_.circuit_breakers.track_remaining) {
   if (config_.outlier_detection) {
-    outlier_ = std::make_unique<OutlierDetector>(*config_.outlier_detection);
+    outlier_ = std::make_unique<OutlierDetector>(*config_.outlier_detection, &stats_);
   }
+  if (store != nullptr) refresher_ = store->AddRefresher([this] { RefreshGauges(); });
 }
 
-ClusterInfo::~ClusterInfo() = default;
+ClusterInfo::~ClusterInfo() {
+  // Waits for a read in progress on the main thread: the refresher reads this object.
+  if (refresher_ != 0) stats_.scope.store()->RemoveRefresher(refresher_);
+}
+
+void ClusterInfo::SetMembership(const HostSet& hosts) const {
+  stats_.membership_total.Set(hosts.hosts.size());
+  stats_.membership_healthy.Set(hosts.hosts.size());  // no health checking: all are healthy
+}
+
+void ClusterInfo::RefreshGauges() const {
+  const config::CircuitBreakerThresholds& cb = config_.circuit_breakers;
+  const uint64_t cx = resources_.connections.load(std::memory_order_relaxed);
+  const uint64_t pending = resources_.pending_requests.load(std::memory_order_relaxed);
+  const uint64_t rq = resources_.requests.load(std::memory_order_relaxed);
+  const uint64_t retries = resources_.retries.load(std::memory_order_relaxed);
+  stats_.upstream_rq_active.Set(rq);
+  stats_.upstream_rq_pending_active.Set(pending);
+  stats_.cx_open.Set(cx >= cb.max_connections ? 1 : 0);
+  stats_.rq_pending_open.Set(pending >= cb.max_pending_requests ? 1 : 0);
+  stats_.rq_open.Set(rq >= cb.max_requests ? 1 : 0);
+  stats_.rq_retry_open.Set(retries >= cb.max_retries ? 1 : 0);
+  if (cb.track_remaining) {
+    auto remaining = [](uint64_t max, uint64_t used) { return used >= max ? 0 : max - used; };
+    stats_.remaining_cx.Set(remaining(cb.max_connections, cx));
+    stats_.remaining_pending.Set(remaining(cb.max_pending_requests, pending));
+    stats_.remaining_rq.Set(remaining(cb.max_requests, rq));
+    stats_.remaining_retries.Set(remaining(cb.max_retries, retries));
+  }
+  if (outlier_ != nullptr) {
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               event::RealTimeSource().Now().time_since_epoch())
+                               .count();
+    stats_.ejections_active.Set(outlier_->ActiveEjections(now_ms));
+  }
+}
 
 }  // namespace pilotfish::upstream

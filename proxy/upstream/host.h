@@ -8,6 +8,7 @@
 
 #include "proxy/config/types.h"
 #include "proxy/net/address.h"
+#include "proxy/upstream/cluster_stats.h"
 
 namespace pilotfish::upstream {
 
@@ -62,18 +63,29 @@ struct ClusterResources {
 // the main thread owns it and posts each new HostSet to every worker.
 class ClusterInfo {
  public:
-  explicit ClusterInfo(config::Cluster config);
+  // With a store, the cluster's stats (cluster.<alt_stat_name or name>.*) are created now (on
+  // the calling thread, normally main); the store must outlive the ClusterInfo. A cluster
+  // re-created under the same name (a CDS update) continues the same stats.
+  explicit ClusterInfo(config::Cluster config, stats::Store* store = nullptr);
   ~ClusterInfo();
   const config::Cluster& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   ClusterResources& resources() const { return resources_; }
   // nullptr unless the cluster configures outlier_detection.
   OutlierDetector* outlier_detector() const { return outlier_.get(); }
+  const ClusterStats& stats() const { return stats_; }
+  // membership_total / membership_healthy (main thread, when a new HostSet is published).
+  void SetMembership(const HostSet& hosts) const;
 
  private:
+  // Sets the gauges derived from shared state (circuit breakers, active requests, ejections).
+  void RefreshGauges() const;
+
   config::Cluster config_;
   mutable ClusterResources resources_;
+  ClusterStats stats_;
   std::unique_ptr<OutlierDetector> outlier_;
+  uint64_t refresher_ = 0;
 };
 using ClusterInfoSharedPtr = std::shared_ptr<ClusterInfo>;
 

@@ -50,6 +50,8 @@ void UpstreamClient::StartStream(UpstreamStreamCallbacks* callbacks, bool head_r
   ++requests_;
   codec_->ExpectResponse(head_request);
   host()->rq_active.fetch_add(1, std::memory_order_relaxed);
+  const ClusterStats& stats = pool_.cluster()->stats();
+  stats.Inc(stats.upstream_rq_total);
 }
 
 void UpstreamClient::EnterTunnel() { tunnel_ = true; }
@@ -190,6 +192,7 @@ Http1ConnPool::~Http1ConnPool() {
       c->closed_ = true;
       cluster_->resources().connections.fetch_sub(1, std::memory_order_relaxed);
       host_->cx_active.fetch_sub(1, std::memory_order_relaxed);
+      cluster_->stats().upstream_cx_active.Dec();
     }
     c->connection_->SetCallbacks(nullptr);
   }
@@ -205,10 +208,13 @@ Http1ConnPool::Pending* Http1ConnPool::NewStream(PoolCallbacks& callbacks) {
   }
   const auto& cb = cluster_->config().circuit_breakers;
   ClusterResources& res = cluster_->resources();
+  const ClusterStats& stats = cluster_->stats();
   if (res.pending_requests.load(std::memory_order_relaxed) >= cb.max_pending_requests) {
+    stats.Inc(stats.upstream_rq_pending_overflow);
     callbacks.OnPoolFailure(PoolFailure::kOverflow);
     return nullptr;
   }
+  stats.Inc(stats.upstream_rq_pending_total);
   auto p = std::make_unique<Pending>();
   p->callbacks = &callbacks;
   Pending* raw = p.get();
@@ -226,8 +232,10 @@ void Http1ConnPool::Cancel(Pending* pending) {
 
 void Http1ConnPool::CreateClient() {
   ClusterResources& res = cluster_->resources();
+  const ClusterStats& stats = cluster_->stats();
   if (res.connections.load(std::memory_order_relaxed) >=
       cluster_->config().circuit_breakers.max_connections) {
+    stats.Inc(stats.upstream_cx_overflow);
     return;  // the pending stream waits for a connection to free up
   }
   const config::Cluster& cfg = cluster_->config();
@@ -240,6 +248,8 @@ void Http1ConnPool::CreateClient() {
                                        bind ? &*bind : nullptr);
   res.connections.fetch_add(1, std::memory_order_relaxed);
   host_->cx_active.fetch_add(1, std::memory_order_relaxed);
+  stats.Inc(stats.upstream_cx_total);
+  stats.upstream_cx_active.Inc();
   connecting_++;
   auto client = std::make_unique<UpstreamClient>(*this, std::move(conn));
   clients_.push_back(std::move(client));
@@ -273,6 +283,9 @@ void Http1ConnPool::OnClientReady(UpstreamClient* client) {
 void Http1ConnPool::OnClientConnectFailed(UpstreamClient* client, net::CloseReason reason) {
   PoolFailure failure = reason == net::CloseReason::kConnectTimeout ? PoolFailure::kConnectTimeout
                                                                     : PoolFailure::kConnectFail;
+  const ClusterStats& stats = cluster_->stats();
+  stats.Inc(stats.upstream_cx_connect_fail);
+  if (failure == PoolFailure::kConnectTimeout) stats.Inc(stats.upstream_cx_connect_timeout);
   // Fail the streams that no other in-flight connection attempt will serve, before the slot is
   // released (releasing it would otherwise open a new connection for them).
   std::list<std::unique_ptr<Pending>> failed;
@@ -289,6 +302,7 @@ void Http1ConnPool::OnClientClosed(UpstreamClient* client) {
   idle_.remove(client);
   cluster_->resources().connections.fetch_sub(1, std::memory_order_relaxed);
   host_->cx_active.fetch_sub(1, std::memory_order_relaxed);
+  cluster_->stats().upstream_cx_active.Dec();
   client->idle_timer_.reset();
   std::unique_ptr<UpstreamClient> owned = std::move(*client->list_pos_);
   clients_.erase(client->list_pos_);

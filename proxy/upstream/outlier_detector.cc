@@ -64,6 +64,7 @@ bool OutlierDetector::MaybeEject(Host& host, std::atomic<uint32_t>& counter, con
   if (ejected > 0 && !hosts.hosts.empty() &&
       (ejected + 1) * 100.0 / static_cast<double>(hosts.hosts.size()) >
           config_.max_ejection_percent) {
+    if (stats_ != nullptr) stats_->Inc(stats_->ejections_overflow);
     return false;
   }
   // The ejection multiplier decays by one for every interval the host spent un-ejected.
@@ -85,7 +86,19 @@ bool OutlierDetector::MaybeEject(Host& host, std::atomic<uint32_t>& counter, con
   while (latest < until &&
          !latest_ejection_end_ms_.compare_exchange_weak(latest, until, std::memory_order_relaxed)) {
   }
+  if (stats_ != nullptr) {
+    stats_->Inc(stats_->ejections_enforced_total);
+    std::lock_guard<std::mutex> lock(ejections_mu_);
+    std::erase_if(ejection_ends_ms_, [now_ms](int64_t end) { return end <= now_ms; });
+    ejection_ends_ms_.push_back(until);
+  }
   return true;
+}
+
+uint64_t OutlierDetector::ActiveEjections(int64_t now_ms) const {
+  std::lock_guard<std::mutex> lock(ejections_mu_);
+  std::erase_if(ejection_ends_ms_, [now_ms](int64_t end) { return end <= now_ms; });
+  return ejection_ends_ms_.size();
 }
 
 }  // namespace pilotfish::upstream

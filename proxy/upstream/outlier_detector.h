@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <vector>
 
 #include "proxy/config/types.h"
 #include "proxy/upstream/host.h"
@@ -13,7 +15,10 @@ namespace pilotfish::upstream {
 
 class OutlierDetector {
  public:
-  explicit OutlierDetector(const config::OutlierDetection& config) : config_(config) {}
+  // `stats` (optional) counts ejections (outlier_detection.*) of the owning cluster.
+  explicit OutlierDetector(const config::OutlierDetection& config,
+                           const ClusterStats* stats = nullptr)
+      : config_(config), stats_(stats) {}
 
   // What one attempt on `host` came to: an upstream HTTP status, or a local-origin failure
   // (connect failure, timeout, reset before a response).
@@ -31,6 +36,8 @@ class OutlierDetector {
     return latest_ejection_end_ms_.load(std::memory_order_relaxed) > now_ms;
   }
   const config::OutlierDetection& config() const { return config_; }
+  // Ejections still in force at `now_ms` (the ejections_active gauge; read off the hot path).
+  uint64_t ActiveEjections(int64_t now_ms) const;
 
  private:
   // `counter` is the consecutive-failure count that reached its threshold: it starts again
@@ -39,7 +46,11 @@ class OutlierDetector {
                   uint32_t enforcing, uint64_t random);
 
   config::OutlierDetection config_;
+  const ClusterStats* stats_;
   std::atomic<int64_t> latest_ejection_end_ms_{0};
+  // End times of the enforced ejections not yet seen to expire (ejections are rare).
+  mutable std::mutex ejections_mu_;
+  mutable std::vector<int64_t> ejection_ends_ms_;
 };
 
 // The load balancer's view: skip ejected hosts unless fewer than healthy_panic_threshold

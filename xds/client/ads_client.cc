@@ -239,8 +239,11 @@ void AdsClient::OnStreamClosed(uint64_t generation, const grpc::Status& status) 
   PF_LOG(kWarning, "xds: stream to %s closed: %s (%d)", config_.target.c_str(),
          status.error_message().c_str(), static_cast<int>(status.error_code()));
   for (auto& ts : types_) {
-    if (ts.requested) ++ts.stats.update_failure;
+    if (!ts.requested) continue;
+    ++ts.stats.update_failure;
+    sink_.OnOutcome(ts.type_url, XdsSink::Outcome::kNetworkFailure, ts.stats.version_text);
   }
+  sink_.OnConnectedState(false);
   stream_ = nullptr;
   established_ = false;
   sotw_.reset();
@@ -341,12 +344,14 @@ absl::Status AdsClient::Apply(TypeState& ts, std::vector<Resource> updated,
   applying_ = false;
   if (!s.ok()) {
     ++ts.stats.update_rejected;
+    sink_.OnOutcome(ts.type_url, XdsSink::Outcome::kRejected, ts.stats.version_text);
     ts.stats.last_error = std::string(s.message());
     PF_LOG(kWarning, "xds: %s update rejected: %s", ShortTypeName(ts.type_url),
            ts.stats.last_error.c_str());
     return s;
   }
   ++ts.stats.update_success;
+  sink_.OnOutcome(ts.type_url, XdsSink::Outcome::kSuccess, ts.stats.version_text);
   for (const auto& name : removed) ts.known.erase(name);
   for (const auto& r : updated) ts.known[r.name] = r.version;
   return s;
@@ -354,6 +359,7 @@ absl::Status AdsClient::Apply(TypeState& ts, std::vector<Resource> updated,
 
 void AdsClient::OnSotwResponse(uint64_t generation, DiscoveryResponse r) {
   if (generation != generation_ || sotw_ == nullptr) return;
+  if (!established_) sink_.OnConnectedState(true);
   established_ = true;
   backoff_attempt_ = 0;
   TypeState* ts = Find(r.type_url());
@@ -397,6 +403,7 @@ void AdsClient::OnSotwResponse(uint64_t generation, DiscoveryResponse r) {
   } else if (!decoded) {  // a decode error never reached Apply()
     ++ts->stats.update_attempt;
     ++ts->stats.update_rejected;
+    sink_.OnOutcome(ts->type_url, XdsSink::Outcome::kRejected, ts->stats.version_text);
     ts->stats.last_error = std::string(status.message());
     PF_LOG(kWarning, "xds: %s response rejected: %s", ShortTypeName(ts->type_url),
            ts->stats.last_error.c_str());
@@ -407,6 +414,7 @@ void AdsClient::OnSotwResponse(uint64_t generation, DiscoveryResponse r) {
 
 void AdsClient::OnDeltaResponse(uint64_t generation, DeltaDiscoveryResponse r) {
   if (generation != generation_ || delta_ == nullptr) return;
+  if (!established_) sink_.OnConnectedState(true);
   established_ = true;
   backoff_attempt_ = 0;
   TypeState* ts = Find(r.type_url());
@@ -450,6 +458,7 @@ void AdsClient::OnDeltaResponse(uint64_t generation, DeltaDiscoveryResponse r) {
   } else if (!decoded) {
     ++ts->stats.update_attempt;
     ++ts->stats.update_rejected;
+    sink_.OnOutcome(ts->type_url, XdsSink::Outcome::kRejected, ts->stats.version_text);
     ts->stats.last_error = std::string(status.message());
     PF_LOG(kWarning, "xds: %s delta response rejected: %s", ShortTypeName(ts->type_url),
            ts->stats.last_error.c_str());

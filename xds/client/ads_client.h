@@ -30,6 +30,11 @@ class XdsSink {
   // a non-OK status is NACKed with its message and nothing of the update is kept.
   virtual absl::Status OnUpdate(const std::string& type_url, const std::vector<Resource>& updated,
                                 const std::vector<std::string>& removed) = 0;
+  // How each response (or the stream) ended, for Envoy's update_* stats.
+  enum class Outcome { kSuccess, kRejected, kNetworkFailure };
+  virtual void OnOutcome(const std::string& type_url, Outcome outcome, const std::string& version) {
+  }
+  virtual void OnConnectedState(bool connected) {}
 };
 
 // Envoy's per-subscription stats (e.g. listener_manager.lds.update_success).

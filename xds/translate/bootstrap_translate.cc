@@ -11,6 +11,7 @@
 #include "xds/translate/cluster_translate.h"
 #include "xds/translate/common_translate.h"
 #include "xds/translate/field_check.h"
+#include "xds/translate/stats_translate.h"
 #include "xds/translate/status_macros.h"
 
 namespace pilotfish::xds {
@@ -279,44 +280,47 @@ absl::StatusOr<config::Bootstrap> TranslateBootstrap(const Bootstrap& bootstrap,
                                                      std::vector<std::string>* warnings) {
   // node_context_params, stats_server_version_override and perf_tracing_file_path do not
   // change what is proxied; the ignored ones are observability and process tuning.
-  XDS_RETURN_IF_ERROR(
-      CheckFields(bootstrap, "",
-                  {.handled = {"node", "static_resources", "dynamic_resources", "admin",
-                               "stats_flush_interval", "cluster_manager", "node_context_params",
-                               "stats_server_version_override", "perf_tracing_file_path"},
-                   .ignored = {"stats_config",
-                               "stats_sinks",
-                               "stats_flush_on_admin",
-                               "watchdog",
-                               "watchdogs",
-                               "tracing",
-                               "layered_runtime",
-                               "overload_manager",
-                               "enable_dispatcher_stats",
-                               "use_tcp_for_dns_lookups",
-                               "dns_resolution_config",
-                               "typed_dns_resolver_config",
-                               "bootstrap_extensions",
-                               "fatal_actions",
-                               "config_sources",
-                               "default_config_source",
-                               "default_socket_interface",
-                               "inline_headers",
-                               "default_regex_engine",
-                               "xds_delegate_extension",
-                               "xds_config_tracker_extension",
-                               "application_log_config",
-                               "grpc_async_client_manager_config",
-                               "memory_allocator_manager",
-                               "deferred_stat_options",
-                               "hds_config",
-                               "flags_path"}},
-                  warnings));
+  XDS_RETURN_IF_ERROR(CheckFields(
+      bootstrap, "",
+      {.handled = {"node", "static_resources", "dynamic_resources", "admin", "stats_flush_interval",
+                   "cluster_manager", "node_context_params", "stats_server_version_override",
+                   "perf_tracing_file_path", "stats_config"},
+       .ignored = {"stats_sinks",
+                   "stats_flush_on_admin",
+                   "watchdog",
+                   "watchdogs",
+                   "tracing",
+                   "layered_runtime",
+                   "overload_manager",
+                   "enable_dispatcher_stats",
+                   "use_tcp_for_dns_lookups",
+                   "dns_resolution_config",
+                   "typed_dns_resolver_config",
+                   "bootstrap_extensions",
+                   "fatal_actions",
+                   "config_sources",
+                   "default_config_source",
+                   "default_socket_interface",
+                   "inline_headers",
+                   "default_regex_engine",
+                   "xds_delegate_extension",
+                   "xds_config_tracker_extension",
+                   "application_log_config",
+                   "grpc_async_client_manager_config",
+                   "memory_allocator_manager",
+                   "deferred_stat_options",
+                   "hds_config",
+                   "flags_path"}},
+      warnings));
   config::Bootstrap out;
   XDS_RETURN_IF_ERROR(TranslateNode(bootstrap.node(), &out));
   if (bootstrap.has_admin()) XDS_RETURN_IF_ERROR(TranslateAdmin(bootstrap.admin(), &out, warnings));
   if (bootstrap.has_cluster_manager()) {
     XDS_RETURN_IF_ERROR(TranslateClusterManager(bootstrap.cluster_manager(), warnings));
+  }
+  if (bootstrap.has_stats_config()) {
+    XDS_ASSIGN_OR_RETURN(out.stats_config,
+                         TranslateStatsConfig(bootstrap.stats_config(), "stats_config", warnings));
   }
   if (bootstrap.has_stats_flush_interval()) {
     XDS_ASSIGN_OR_RETURN(

@@ -2,6 +2,7 @@
 #include "filters/http/router/filter.h"
 
 #include "proxy/common/str_util.h"
+#include "proxy/http/http_stats.h"
 #include "proxy/router/route_table.h"
 #include "proxy/server/worker.h"
 #include "proxy/upstream/hash_lb.h"
@@ -117,19 +118,24 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
                                                       bool end_stream) {
   request_ = &headers;
   request_complete_ = end_stream;
+  const http::RouterStats* stats = callbacks_->router_stats();
+  if (stats != nullptr) stats->Inc(stats->rq_total);
   const pilotfish::router::CompiledRoute* route = callbacks_->route();
   if (route == nullptr) {
+    if (stats != nullptr) stats->Inc(stats->no_route);
     callbacks_->SendLocalReply(404, "", http::kNoRouteFound, "route_not_found");
     return http::FilterHeadersStatus::kStopIteration;
   }
   const config::Route& rc = route->config();
   if (rc.kind == config::Route::Kind::kDirectResponse) {
+    if (stats != nullptr) stats->Inc(stats->rq_direct_response);
     callbacks_->SendLocalReply(static_cast<int>(rc.direct_response.status),
                                rc.direct_response.body.value_or(""), http::kNoFlags,
                                "direct_response");
     return http::FilterHeadersStatus::kStopIteration;
   }
   if (rc.kind == config::Route::Kind::kRedirect) {
+    if (stats != nullptr) stats->Inc(stats->rq_redirect);
     const config::RedirectAction& r = rc.redirect;
     std::string scheme = r.scheme_redirect.empty() ? headers.scheme : r.scheme_redirect;
     std::string host = r.host_redirect.empty() ? headers.authority : r.host_redirect;
@@ -166,6 +172,7 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   upstream::WorkerClusterManager::Cluster* cluster = worker.cluster_manager().Get(cluster_name);
   callbacks_->stream_info().upstream_cluster = cluster_name;
   if (cluster == nullptr) {
+    if (stats != nullptr) stats->Inc(stats->no_cluster);
     callbacks_->SendLocalReply(503, "", http::kNoClusterFound, "cluster_not_found");
     return http::FilterHeadersStatus::kStopIteration;
   }
@@ -270,10 +277,14 @@ void RouterFilter::StartAttempt() {
   host_ = std::move(host);
   ++attempt_;
   callbacks_->stream_info().upstream_host = host_->ToString();
+  if (cluster_info_ != cluster->info) cluster_info_ = cluster->info;
   // max_requests: upstream requests in progress on this cluster, across all workers.
   upstream::ClusterResources& res = cluster->info->resources();
   if (res.requests.load(std::memory_order_relaxed) >=
       cluster->info->config().circuit_breakers.max_requests) {
+    // Envoy counts a max_requests refusal as a pending overflow too.
+    cluster_info_->stats().Inc(cluster_info_->stats().upstream_rq_pending_overflow);
+    ChargeUpstreamCode(503);
     SendOverflowReply();
     return;
   }
@@ -350,9 +361,13 @@ void RouterFilter::StartPerTryTimer() {
 
 void RouterFilter::OnPerTryTimeout() {
   if (response_started_) return;
+  if (cluster_info_ != nullptr) {
+    cluster_info_->stats().Inc(cluster_info_->stats().upstream_rq_per_try_timeout);
+  }
   ReportToOutlierDetector(0, true);
   callbacks_->stream_info().SetFlag(http::kUpstreamRequestTimeout);
   if (MaybeRetry(retry_->MatchesReset(RetryState::Reset::kPerTryTimeout, true))) return;
+  ChargeUpstreamCode(504);
   CleanupUpstream(false);
   global_timer_.reset();
   callbacks_->SendLocalReply(504, "upstream request timeout", http::kUpstreamRequestTimeout,
@@ -370,14 +385,17 @@ bool RouterFilter::MaybeRetry(bool matched) {
   if (cluster == nullptr) return false;
   // The max_retries circuit breaker counts retries in progress across all workers.
   upstream::ClusterResources& res = cluster->info->resources();
+  const upstream::ClusterStats& stats = cluster->info->stats();
   if (!holding_retry_) {
     if (res.retries.load(std::memory_order_relaxed) >=
         cluster->info->config().circuit_breakers.max_retries) {
+      stats.Inc(stats.upstream_rq_retry_overflow);
       return false;
     }
     res.retries.fetch_add(1, std::memory_order_relaxed);
     holding_retry_ = true;
   }
+  stats.Inc(stats.upstream_rq_retry);
   CleanupUpstream(false);
   const auto delay = retry_->ConsumeRetry(callbacks_->worker().Random());
   backoff_timer_ =
@@ -397,7 +415,11 @@ void RouterFilter::ReleaseRetryResource() {
 void RouterFilter::OnGlobalTimeout() {
   backoff_timer_.reset();
   CleanupUpstream(false);
+  if (cluster_info_ != nullptr) {
+    cluster_info_->stats().Inc(cluster_info_->stats().upstream_rq_timeout);
+  }
   if (!response_started_) {
+    ChargeUpstreamCode(504);
     callbacks_->SendLocalReply(504, "upstream request timeout", http::kUpstreamRequestTimeout,
                                "upstream_response_timeout");
     return;
@@ -446,6 +468,7 @@ void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
     if (MaybeRetry(retry_->MatchesReset(r, false))) return;
   }
   global_timer_.reset();
+  ChargeUpstreamCode(503);
   switch (reason) {
     case upstream::PoolFailure::kOverflow:
       SendOverflowReply();
@@ -473,6 +496,7 @@ void RouterFilter::On1xxHeaders(http::ResponseHeadersPtr headers) {
 
 void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
   per_try_timer_.reset();
+  ChargeUpstreamCode(headers->status);
   ReportToOutlierDetector(headers->status, false);
   if (!upgrade_ && retry_ != nullptr && retry_->MatchesResponse(*headers) && MaybeRetry(true)) {
     return;  // this response is dropped with its connection; the next attempt answers
@@ -536,6 +560,7 @@ void RouterFilter::OnUpstreamReset(upstream::UpstreamResetReason reason) {
   }
   if (!response_started_) {
     const bool protocol = reason == upstream::UpstreamResetReason::kProtocolError;
+    ChargeUpstreamCode(protocol ? 502 : 503);
     callbacks_->SendLocalReply(
         protocol ? 502 : 503,
         std::string(kResetPrefix) + (protocol ? "protocol error" : "connection termination"),
@@ -544,6 +569,9 @@ void RouterFilter::OnUpstreamReset(upstream::UpstreamResetReason reason) {
     return;
   }
   callbacks_->stream_info().SetFlag(http::kUpstreamConnectionTermination);
+  if (const http::RouterStats* stats = callbacks_->router_stats()) {
+    stats->Inc(stats->rq_reset_after_downstream_response_started);
+  }
   callbacks_->ResetStream();
 }
 
@@ -614,6 +642,10 @@ void RouterFilter::ReportToOutlierDetector(int status, bool local_origin_failure
   } else {
     d.ReportStatus(*host_, status, *cluster->hosts, NowMs(), random);
   }
+}
+
+void RouterFilter::ChargeUpstreamCode(int status) {
+  if (cluster_info_ != nullptr) cluster_info_->stats().ChargeResponseCode(status);
 }
 
 void RouterFilter::SendOverflowReply() {

@@ -59,6 +59,9 @@ class RouterFilter : public http::DecoderFilter,
   void ReleaseRetryResource();
   // 503 UO with x-envoy-overloaded: a circuit breaker refused the request.
   void SendOverflowReply();
+  // upstream_rq_<code> / _<N>xx of this attempt's cluster: an upstream response, or the code of
+  // the local reply an attempt ended with (504 timeout, 503 reset / connect failure / overflow).
+  void ChargeUpstreamCode(int status);
   // Tells the cluster's outlier detector how this attempt's host did.
   void ReportToOutlierDetector(int status, bool local_origin_failure);
   int64_t NowMs() const;
@@ -72,7 +75,8 @@ class RouterFilter : public http::DecoderFilter,
   http::RequestHeaders* request_ = nullptr;
   const config::WeightedClusterEntry* weighted_ = nullptr;
   std::string cluster_name_;
-  upstream::HostSharedPtr host_;  // this attempt's host
+  upstream::HostSharedPtr host_;                 // this attempt's host
+  upstream::ClusterInfoSharedPtr cluster_info_;  // this attempt's cluster (for its stats)
   std::unique_ptr<RetryState> retry_;
   // Request body kept for the upstream: what arrived before the connection, and, while retries
   // are possible (retain_body_), the whole body for replay, up to the buffer limit.

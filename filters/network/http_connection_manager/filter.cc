@@ -41,12 +41,19 @@ ActiveStream::ActiveStream(ConnectionManager& cm, http::RequestHeadersPtr header
     : cm_(cm), headers_(std::move(headers)) {
   info_.start_time = cm.worker().dispatcher().time().SystemNow();
   info_.start_mono = cm.worker().dispatcher().time().Now();
+  const HcmStats& stats = cm.stats();
+  stats.Inc(stats.downstream_rq_total);
+  stats.Inc(stats.downstream_rq_http1_total);
+  stats.downstream_rq_active.Inc();
   head_request_ = headers_->method == "HEAD";
   for (const auto& f : cm.config().filter_factories) filters_.push_back(f->Create());
   for (auto& f : filters_) f->SetDecoderFilterCallbacks(*this);
 }
 
-ActiveStream::~ActiveStream() { DestroyFilters(); }
+ActiveStream::~ActiveStream() {
+  DestroyFilters();
+  cm_.stats().downstream_rq_active.Dec();
+}
 
 void ActiveStream::DestroyFilters() {
   if (filters_destroyed_) return;
@@ -68,6 +75,8 @@ uint32_t ActiveStream::buffer_limit() const {
 bool ActiveStream::suppress_envoy_headers() const {
   return cm_.config().config.suppress_envoy_headers;
 }
+
+const http::RouterStats* ActiveStream::router_stats() const { return &cm_.stats().router; }
 
 bool ActiveStream::UpgradeAllowedByHcm(std::string_view type) const {
   for (const auto& t : cm_.config().config.upgrade_types) {
@@ -203,6 +212,9 @@ void ActiveStream::Encode1xxHeaders(http::ResponseHeadersPtr headers) {
 void ActiveStream::EncodeHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
   response_started_ = true;
   info_.response_code = headers->status;
+  if (headers->status >= 100 && headers->status < 600) {
+    cm_.stats().Inc(cm_.stats().downstream_rq_class[headers->status / 100 - 1]);
+  }
   cm_.Touch();
   cm_.WriteResponseHeaders(*this, *headers, end_stream);
   if (end_stream || response_framing_ == http1::BodyFraming::kNone) {
@@ -259,11 +271,15 @@ void ActiveStream::OnResetFromDownstream() {
 
 // ------------------------------------------------------------------------- ConnectionManager
 ConnectionManager::ConnectionManager(server::Worker& worker, HcmRuntimeConfigSharedPtr config,
-                                     net::ConnectionPtr connection, const net::ListenerInfo& info)
+                                     net::ConnectionPtr connection, const net::ListenerInfo& info,
+                                     const HcmStats& stats,
+                                     const server::ListenerStats* listener_stats)
     : worker_(worker),
       config_(std::move(config)),
       connection_(std::move(connection)),
-      listener_info_(info) {
+      listener_info_(info),
+      stats_(stats),
+      listener_stats_(listener_stats) {
   http1::CodecLimits limits;
   limits.max_headers_bytes = config_->config.max_request_headers_kb * 1024;
   codec_ = std::make_unique<http1::ServerCodec>(*this, limits);
@@ -272,9 +288,24 @@ ConnectionManager::ConnectionManager(server::Worker& worker, HcmRuntimeConfigSha
 ConnectionManager::~ConnectionManager() {
   if (stream_) stream_->DestroyFilters();
   connection_->SetCallbacks(nullptr);
+  if (counted_) {
+    stats_.Inc(stats_.downstream_cx_destroy);
+    stats_.downstream_cx_active.Dec();
+    stats_.downstream_cx_http1_active.Dec();
+    if (listener_stats_ != nullptr) listener_stats_->downstream_cx_active.Dec();
+  }
 }
 
 void ConnectionManager::Start() {
+  counted_ = true;
+  stats_.Inc(stats_.downstream_cx_total);
+  stats_.Inc(stats_.downstream_cx_http1_total);
+  stats_.downstream_cx_active.Inc();
+  stats_.downstream_cx_http1_active.Inc();
+  if (listener_stats_ != nullptr) {
+    listener_stats_->scope.Inc(listener_stats_->downstream_cx_total);
+    listener_stats_->downstream_cx_active.Inc();
+  }
   connection_->SetCallbacks(this);
   connection_->StartReading();
   Touch();
@@ -477,6 +508,12 @@ void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::Respons
 }
 
 void ConnectionManager::OnStreamComplete() {
+  stats_.Inc(stats_.downstream_rq_completed);
+  if (stats_.scope.store() != nullptr) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        worker_.dispatcher().time().Now() - stream_->info_.start_mono);
+    stats_.scope.Record(stats_.downstream_rq_time, static_cast<uint64_t>(elapsed.count()));
+  }
   // The response is fully written (buffered). An incomplete request body cannot be skipped on
   // HTTP/1: close the connection then.
   if (!stream_->request_complete() && !tunnel_) close_after_response_ = true;
@@ -555,7 +592,16 @@ void ConnectionManager::CloseNow() { Close(net::Connection::CloseType::kNoFlush)
 
 void HcmFactory::OnNewConnection(server::Worker& worker, net::ConnectionPtr connection,
                                  const net::ListenerInfo& info) const {
-  auto cm = std::make_unique<ConnectionManager>(worker, config_, std::move(connection), info);
+  // The stats are created by the first connection (the store comes with the listener).
+  const HcmStats& stats = info.stats != nullptr
+                              ? config_->stats.Get(info.stats, config_->config.stat_prefix)
+                              : HcmStats::None();
+  const server::ListenerStats* listener_stats =
+      info.stats != nullptr && !info.stat_prefix.empty()
+          ? &config_->listener_stats.Get(info.stats, info.stat_prefix)
+          : nullptr;
+  auto cm = std::make_unique<ConnectionManager>(worker, config_, std::move(connection), info, stats,
+                                                listener_stats);
   ConnectionManager* raw = cm.get();
   worker.AddSession(std::move(cm));
   raw->Start();

@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "filters/network/http_connection_manager/stats.h"
 #include "proxy/config/hcm.h"
 #include "proxy/http/filter.h"
 #include "proxy/http1/codec.h"
 #include "proxy/router/route_table.h"
+#include "proxy/server/listener_stats.h"
 #include "proxy/server/worker.h"
 
 namespace pilotfish::filters::hcm {
@@ -20,6 +22,10 @@ struct HcmRuntimeConfig {
   config::HttpConnectionManager config;
   ::pilotfish::router::RouteTableSharedPtr route_table;
   std::vector<http::HttpFilterFactorySharedPtr> filter_factories;
+  // http.<stat_prefix>.* and the listener's stats, created by the first connection (the store
+  // comes with it) and kept here because connections hold this config to their end.
+  stats::LazyStats<HcmStats> stats;
+  stats::LazyStats<server::ListenerStats> listener_stats;
 };
 using HcmRuntimeConfigSharedPtr = std::shared_ptr<const HcmRuntimeConfig>;
 
@@ -59,6 +65,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   uint32_t buffer_limit() const override;
   bool suppress_envoy_headers() const override;
   bool UpgradeAllowedByHcm(std::string_view type) const override;
+  const http::RouterStats* router_stats() const override;
 
  private:
   friend class ConnectionManager;
@@ -91,11 +98,15 @@ class ConnectionManager : public server::Session,
                           public net::ConnectionCallbacks,
                           public http1::ServerCodecCallbacks {
  public:
+  // `stats` and `listener_stats` live in `config` (or are static).
   ConnectionManager(server::Worker& worker, HcmRuntimeConfigSharedPtr config,
-                    net::ConnectionPtr connection, const net::ListenerInfo& info);
+                    net::ConnectionPtr connection, const net::ListenerInfo& info,
+                    const HcmStats& stats = HcmStats::None(),
+                    const server::ListenerStats* listener_stats = nullptr);
   ~ConnectionManager() override;
 
   void Start();
+  const HcmStats& stats() const { return stats_; }
   server::Worker& worker() { return worker_; }
   const HcmRuntimeConfig& config() const { return *config_; }
   net::Connection& connection() { return *connection_; }
@@ -135,6 +146,9 @@ class ConnectionManager : public server::Session,
   HcmRuntimeConfigSharedPtr config_;
   net::ConnectionPtr connection_;
   net::ListenerInfo listener_info_;
+  const HcmStats& stats_;
+  const server::ListenerStats* listener_stats_;
+  bool counted_ = false;  // the connection is in the cx_active gauges
   std::unique_ptr<http1::ServerCodec> codec_;
   std::unique_ptr<ActiveStream> stream_;
   std::string pending_input_;  // pipelined bytes waiting for the active stream to finish

@@ -5,16 +5,30 @@ namespace pilotfish::filters::tcp_proxy {
 
 class TcpProxySession : public server::Session {
  public:
-  TcpProxySession(server::Worker& worker, const config::TcpProxy& config,
-                  net::ConnectionPtr downstream)
+  // `factory` owns `config` and the stats: the session keeps it alive, so a listener removed
+  // by LDS while the connection lasts frees nothing under it.
+  TcpProxySession(server::Worker& worker, std::shared_ptr<const TcpProxyFactory> factory,
+                  const config::TcpProxy& config, net::ConnectionPtr downstream,
+                  const TcpProxyStats* stats, const server::ListenerStats* listener_stats)
       : worker_(worker),
+        factory_(std::move(factory)),
         config_(config),
         downstream_(std::move(downstream)),
         down_cb_(*this, true),
-        up_cb_(*this, false) {}
+        up_cb_(*this, false),
+        stats_(stats),
+        listener_stats_(listener_stats) {
+    if (stats_ != nullptr) stats_->scope.Inc(stats_->downstream_cx_total);
+    if (listener_stats_ != nullptr) {
+      listener_stats_->scope.Inc(listener_stats_->downstream_cx_total);
+      listener_stats_->downstream_cx_active.Inc();
+    }
+  }
   ~TcpProxySession() override {
     downstream_->SetCallbacks(nullptr);
     if (upstream_) upstream_->SetCallbacks(nullptr);
+    if (listener_stats_ != nullptr) listener_stats_->downstream_cx_active.Dec();
+    if (cluster_ != nullptr && upstream_counted_) cluster_->stats().upstream_cx_active.Dec();
   }
 
   void Start() {
@@ -35,9 +49,18 @@ class TcpProxySession : public server::Session {
     auto* cluster = worker_.cluster_manager().Get(*cluster_name);
     upstream::HostSharedPtr host = cluster != nullptr ? cluster->lb->ChooseHost(nullptr) : nullptr;
     if (host == nullptr) {
+      if (cluster == nullptr && stats_ != nullptr) {
+        stats_->scope.Inc(stats_->downstream_cx_no_route);
+      }
       downstream_->Close();
       return;
     }
+    // The cluster's connection stats (Envoy's TCP pool counts them).
+    cluster_ = cluster->info;
+    const upstream::ClusterStats& cs = cluster_->stats();
+    cs.Inc(cs.upstream_cx_total);
+    cs.upstream_cx_active.Inc();
+    upstream_counted_ = true;
     // Hold downstream bytes until the upstream is connected.
     downstream_->StartReading();
     downstream_->ReadDisable(true);
@@ -76,11 +99,17 @@ class TcpProxySession : public server::Session {
   }
 
   void OnUpstreamConnected() {
+    upstream_connected_ = true;
     upstream_->StartReading();
     downstream_->ReadDisable(false);
   }
   void OnData(bool down, std::string_view data) {
     ArmIdle();
+    if (stats_ != nullptr) {
+      stats_->scope.Inc(
+          down ? stats_->downstream_cx_rx_bytes_total : stats_->downstream_cx_tx_bytes_total,
+          data.size());
+    }
     Other(down).Write(data);
   }
   void OnEof(bool down) {
@@ -91,7 +120,13 @@ class TcpProxySession : public server::Session {
       up_eof_ = true;
     if (down_eof_ && up_eof_) downstream_->Close(net::Connection::CloseType::kFlushWrite);
   }
-  void OnClose(bool down, net::CloseReason) {
+  void OnClose(bool down, net::CloseReason reason) {
+    if (!down && !upstream_connected_ && cluster_ != nullptr &&
+        (reason == net::CloseReason::kConnectFail || reason == net::CloseReason::kConnectTimeout)) {
+      const upstream::ClusterStats& cs = cluster_->stats();
+      cs.Inc(cs.upstream_cx_connect_fail);
+      if (reason == net::CloseReason::kConnectTimeout) cs.Inc(cs.upstream_cx_connect_timeout);
+    }
     if (closing_) return;
     closing_ = true;
     idle_timer_.reset();
@@ -105,17 +140,30 @@ class TcpProxySession : public server::Session {
   }
 
   server::Worker& worker_;
+  std::shared_ptr<const TcpProxyFactory> factory_;
   const config::TcpProxy& config_;
   net::ConnectionPtr downstream_;
   net::ConnectionPtr upstream_;
   Side down_cb_, up_cb_;
   event::TimerPtr idle_timer_;
   bool down_eof_ = false, up_eof_ = false, closing_ = false;
+  const TcpProxyStats* stats_;
+  const server::ListenerStats* listener_stats_;
+  upstream::ClusterInfoSharedPtr cluster_;  // for its stats
+  bool upstream_counted_ = false;
+  bool upstream_connected_ = false;
 };
 
 void TcpProxyFactory::OnNewConnection(server::Worker& worker, net::ConnectionPtr connection,
-                                      const net::ListenerInfo&) const {
-  auto s = std::make_unique<TcpProxySession>(worker, config_, std::move(connection));
+                                      const net::ListenerInfo& info) const {
+  const TcpProxyStats* stats =
+      info.stats != nullptr ? &stats_.Get(info.stats, stat_prefix_) : nullptr;
+  const server::ListenerStats* listener_stats =
+      info.stats != nullptr && !info.stat_prefix.empty()
+          ? &listener_stats_.Get(info.stats, info.stat_prefix)
+          : nullptr;
+  auto s = std::make_unique<TcpProxySession>(worker, shared_from_this(), config_,
+                                             std::move(connection), stats, listener_stats);
   TcpProxySession* raw = s.get();
   worker.AddSession(std::move(s));
   raw->Start();

@@ -432,11 +432,15 @@ void ExpectIstioBootstrapTranslates(const envoy::config::bootstrap::v3::Bootstra
   EXPECT_TRUE(b->dynamic_resources.ads_delta);
   EXPECT_EQ(b->dynamic_resources.ads_cluster, "xds-grpc");
   const std::string all = absl::StrJoin(warnings, "\n");
-  for (const char* ignored :
-       {"layered_runtime: ignored", "stats_config: ignored", "application_log_config: ignored",
-        "upstream_connection_options: ignored"}) {
+  for (const char* ignored : {"layered_runtime: ignored", "application_log_config: ignored",
+                              "upstream_connection_options: ignored"}) {
     EXPECT_TRUE(absl::StrContains(all, ignored)) << ignored << " not in:\n" << all;
   }
+  // Istio's stats_config (its stats_tags regexes and stats_matcher) is translated.
+  EXPECT_FALSE(absl::StrContains(all, "stats_config")) << all;
+  EXPECT_FALSE(b->stats_config.use_all_default_tags);
+  EXPECT_FALSE(b->stats_config.stats_tags.empty());
+  EXPECT_EQ(b->stats_config.stats_matcher.kind, config::StatsMatcher::Kind::kInclusionList);
 }
 
 TEST(LoadBootstrapTest, IstioSidecarBootstrap) {

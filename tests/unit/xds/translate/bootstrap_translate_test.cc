@@ -88,8 +88,7 @@ TEST(BootstrapTranslateTest, FullStaticBootstrap) {
   ASSERT_EQ(b->clusters.size(), 1u);
   EXPECT_FALSE(b->has_dynamic_resources);
   // Ignored top-level settings are named in warnings (in field-number order).
-  EXPECT_EQ(warnings, (std::vector<std::string>{"stats_config: ignored by pilotfish",
-                                                "layered_runtime: ignored by pilotfish"}));
+  EXPECT_EQ(warnings, (std::vector<std::string>{"layered_runtime: ignored by pilotfish"}));
 }
 
 TEST(BootstrapTranslateTest, UnnamedListenersGetAddressNames) {
