@@ -156,6 +156,28 @@ DynamicConfig::~DynamicConfig() {
   for (auto& [name, entry] : listeners_) CloseSockets(entry.sockets);
 }
 
+DynamicConfig::ResourceRecord DynamicConfig::Record(const xds::Resource& r) {
+  return {r.name, r.version, r.bytes, std::chrono::system_clock::now(), false};
+}
+
+std::vector<DynamicConfig::ResourceRecord> DynamicConfig::Resources(
+    const std::string& type_url) const {
+  std::vector<ResourceRecord> out;
+  if (type_url == xds::kListenerTypeUrl) {
+    for (const auto& [name, e] : listeners_) {
+      out.push_back(e.record);
+      out.back().warming = e.warming;
+    }
+  } else if (type_url == xds::kClusterTypeUrl) {
+    for (const auto& [name, e] : clusters_) out.push_back(e.record);
+  } else if (type_url == xds::kRouteTypeUrl) {
+    for (const auto& [name, e] : routes_) out.push_back(e.record);
+  } else if (type_url == xds::kEndpointTypeUrl) {
+    for (const auto& [name, e] : endpoints_) out.push_back(e.record);
+  }
+  return out;
+}
+
 void DynamicConfig::OnOutcome(const std::string& type_url, Outcome outcome,
                               const std::string& version) {
   // Envoy's names for CDS and LDS (pilot-agent's readiness reads them); RDS and EDS under an
@@ -232,7 +254,7 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
     auto c = xds::TranslateCluster(proto, path, &warnings);
     if (!c.ok()) return c.status();
     WarnUnappliedClusterFeatures(*c, path, &warnings);
-    next[r.name] = {r.hash,
+    next[r.name] = {r.hash, Record(r),
                     std::make_shared<upstream::ClusterInfo>(*std::move(c), &server_.stats())};
     changed.push_back(r.name);
   }
@@ -272,7 +294,7 @@ absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& up
     if (it != endpoints_.end() && it->second.hash == r.hash) continue;
     const auto& cla =
         static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message);
-    EndpointEntry entry{r.hash, {}};
+    EndpointEntry entry{r.hash, Record(r), {}};
     if (auto s = xds::ApplyClusterLoadAssignment(
             cla, &entry.endpoints, absl::StrCat("ClusterLoadAssignment ", r.name), &warnings);
         !s.ok()) {
@@ -326,6 +348,7 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
     auto l = xds::TranslateListener(proto, lookup, path, &warnings);
     if (!l.ok()) return l.status();
     entry.hash = r.hash;
+    entry.record = Record(r);
     entry.listener = std::make_shared<const config::Listener>(*std::move(l));
     changed.emplace_back(r.name, std::move(entry));
   }
@@ -407,7 +430,7 @@ absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updat
     auto table =
         CompileRouteConfiguration(proto, absl::StrCat("RouteConfiguration ", r.name), &warnings);
     if (!table.ok()) return table.status();
-    next[r.name] = {r.hash, *std::move(table)};
+    next[r.name] = {r.hash, Record(r), *std::move(table)};
     ++changed;
   }
   LogWarnings(warnings);

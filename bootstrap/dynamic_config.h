@@ -4,6 +4,7 @@
 // snapshots from it and does the socket and worker work.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,15 @@ namespace pilotfish::bootstrap {
 
 class DynamicConfig : public xds::XdsSink {
  public:
+  // An accepted resource as the control plane sent it (for /config_dump).
+  struct ResourceRecord {
+    std::string name;
+    std::string version;
+    std::string bytes;  // deterministic serialization of the resource message
+    std::chrono::system_clock::time_point last_updated;
+    bool warming = false;  // listeners: waiting for their routes
+  };
+
   // Finds the static cluster an xDS gRPC source names (its first endpoint is the target).
   using ClusterLookup = std::function<const config::Cluster*(const std::string&)>;
   static absl::StatusOr<std::unique_ptr<DynamicConfig>> Create(
@@ -34,6 +44,9 @@ class DynamicConfig : public xds::XdsSink {
   // Adds the active dynamic listeners, clusters and every route table to `snapshot`.
   void AddTo(server::Snapshot& snapshot) const;
   const std::vector<std::unique_ptr<xds::AdsClient>>& clients() const { return clients_; }
+  // Every accepted resource of `type_url` (xds::k*TypeUrl), sorted by name. Listeners list
+  // their newest version (warming or active).
+  std::vector<ResourceRecord> Resources(const std::string& type_url) const;
 
   absl::Status OnUpdate(const std::string& type_url, const std::vector<xds::Resource>& updated,
                         const std::vector<std::string>& removed) override;
@@ -43,6 +56,7 @@ class DynamicConfig : public xds::XdsSink {
  private:
   struct ListenerEntry {
     uint64_t hash = 0;
+    ResourceRecord record;
     std::shared_ptr<const config::Listener> listener;
     std::vector<std::string> rds_names;
     std::vector<Server::BoundListener> sockets;  // bound for it, not yet handed to workers
@@ -50,14 +64,17 @@ class DynamicConfig : public xds::XdsSink {
   };
   struct ClusterEntry {
     uint64_t hash = 0;
+    ResourceRecord record;
     upstream::ClusterInfoSharedPtr info;
   };
   struct RouteEntry {
     uint64_t hash = 0;
+    ResourceRecord record;
     ::pilotfish::router::RouteTableSharedPtr table;
   };
   struct EndpointEntry {
     uint64_t hash = 0;
+    ResourceRecord record;
     std::vector<config::Endpoint> endpoints;
   };
 
@@ -78,6 +95,7 @@ class DynamicConfig : public xds::XdsSink {
   void Publish(std::vector<Server::BoundListener> sockets);
   std::function<void()> ReportApplied(const char* what);
   void UpdateInterest();
+  static ResourceRecord Record(const xds::Resource& r);
   void CheckInitialized();
 
   Server& server_;

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   sc.node = proto->node();
   sc.static_rds_names = std::move(rds_names);
   sc.stats_config = cfg->stats_config;
+  sc.bootstrap_bytes = proto->SerializeAsString();
   bootstrap::Server server(*options);
   if (auto s = server.Initialize(std::move(sc)); !s.ok()) {
     fprintf(stderr, "pilotfish: %s\n", std::string(s.message()).c_str());

@@ -32,6 +32,7 @@ struct ServerConfig {
   envoy::config::core::v3::Node node;
   std::vector<std::string> static_rds_names;
   config::StatsConfig stats_config;
+  std::string bootstrap_bytes;  // the loaded Bootstrap (after CLI overrides), serialized
 };
 
 class DynamicConfig;
@@ -72,6 +73,9 @@ class Server {
   void StopClusterDiscovery(const std::string& cluster);
   event::Dispatcher& main_dispatcher() { return main_; }
   stats::Store& stats() { return *stats_; }
+  const ServerConfig& config() const { return config_; }
+  const DynamicConfig* dynamic_config() const { return dynamic_.get(); }
+  const server::SnapshotSharedPtr& snapshot() const { return snapshot_; }
   bool HasStaticCluster(const std::string& name) const { return static_clusters_.contains(name); }
   bool HasStaticListener(const std::string& name) const {
     for (const auto& l : static_listeners_) {

@@ -20,7 +20,7 @@ const char* ShortTypeName(const std::string& type_url) {
   return "";
 }
 
-uint64_t MessageHash(const google::protobuf::Message& message) {
+uint64_t MessageHash(const google::protobuf::Message& message, std::string* out_bytes) {
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream out(&bytes);
@@ -33,6 +33,7 @@ uint64_t MessageHash(const google::protobuf::Message& message) {
     h ^= c;
     h *= 0x100000001b3ULL;
   }
+  if (out_bytes != nullptr) *out_bytes = std::move(bytes);
   return h;
 }
 
@@ -52,7 +53,7 @@ absl::StatusOr<Resource> Decode(const google::protobuf::Any& any,
     return absl::InvalidArgumentError(
         absl::StrCat("a ", T::descriptor()->full_name(), " has no name"));
   }
-  r.hash = MessageHash(*message);
+  r.hash = MessageHash(*message, &r.bytes);
   r.message = std::move(message);
   return r;
 }

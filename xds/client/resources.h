@@ -27,6 +27,7 @@ struct Resource {
   std::string version;  // delta: the resource's version; SotW: the response's version_info
   std::shared_ptr<const google::protobuf::Message> message;
   uint64_t hash = 0;  // FNV-1a of the deterministic serialization: equal hash = unchanged
+  std::string bytes;  // that serialization (kept for /config_dump: far smaller than a message)
 };
 
 // Decodes `any` (also when wrapped in envoy.service.discovery.v3.Resource) as `type_url`;
@@ -34,7 +35,7 @@ struct Resource {
 absl::StatusOr<Resource> DecodeResource(const google::protobuf::Any& any,
                                         const std::string& type_url);
 
-// FNV-1a 64 of the message's deterministic serialization.
-uint64_t MessageHash(const google::protobuf::Message& message);
+// FNV-1a 64 of the message's deterministic serialization; `bytes` (may be null) receives it.
+uint64_t MessageHash(const google::protobuf::Message& message, std::string* bytes = nullptr);
 
 }  // namespace pilotfish::xds
