@@ -143,7 +143,8 @@ DynamicConfig::DynamicConfig(Server& server, const config::DynamicResources& dyn
     Publish(ActivateWarmed(true));
     if (cds_applied_ && lds_applied_ && !initialized_) {
       initialized_ = true;
-      server_.SetInitialized();
+      // Ready once every worker serves what was just published (listening sockets included).
+      server_.AfterWorkers([this] { server_.SetInitialized(); });
     }
     CheckInitialized();
   });
@@ -270,7 +271,15 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
       const config::Cluster& c = clusters_[name].info->config();
       if (c.type == config::ClusterType::kEds) {
         auto eit = endpoints_.find(c.eds_service_name);
-        if (eit != endpoints_.end()) server_.SetClusterEndpoints(name, eit->second.endpoints);
+        if (eit != endpoints_.end()) {
+          // A cluster (re)added after its assignment: decode the kept assignment again.
+          envoy::config::endpoint::v3::ClusterLoadAssignment cla;
+          std::vector<config::Endpoint> eps;
+          if (cla.ParseFromString(eit->second.record.bytes) &&
+              xds::ApplyClusterLoadAssignment(cla, &eps).ok()) {
+            server_.SetClusterEndpoints(name, eps);
+          }
+        }
       } else {
         server_.StartClusterDiscovery(c);
       }
@@ -287,20 +296,24 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
 
 absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& updated,
                                             const std::vector<std::string>& removed) {
-  std::vector<std::pair<std::string, EndpointEntry>> changed;
+  struct Changed {
+    const xds::Resource* resource;
+    std::vector<config::Endpoint> endpoints;
+  };
+  std::vector<Changed> changed;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
     auto it = endpoints_.find(r.name);
     if (it != endpoints_.end() && it->second.hash == r.hash) continue;
     const auto& cla =
         static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message);
-    EndpointEntry entry{r.hash, Record(r), {}};
+    Changed c{&r, {}};
     if (auto s = xds::ApplyClusterLoadAssignment(
-            cla, &entry.endpoints, absl::StrCat("ClusterLoadAssignment ", r.name), &warnings);
+            cla, &c.endpoints, absl::StrCat("ClusterLoadAssignment ", r.name), &warnings);
         !s.ok()) {
       return s;
     }
-    changed.emplace_back(r.name, std::move(entry));
+    changed.push_back(std::move(c));
   }
   LogWarnings(warnings);
   // Service name -> the EDS clusters that use it (built once: updates carry thousands).
@@ -315,9 +328,10 @@ absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& up
     if (it == users.end()) return;
     for (const std::string* cluster : it->second) server_.SetClusterEndpoints(*cluster, eps);
   };
-  for (auto& [name, entry] : changed) {
-    endpoints_[name] = std::move(entry);
-    publish(name, endpoints_[name].endpoints);
+  // Only the serialized assignment is kept: the hosts live in the host sets.
+  for (const auto& c : changed) {
+    endpoints_[c.resource->name] = {c.resource->hash, Record(*c.resource)};
+    publish(c.resource->name, c.endpoints);
   }
   for (const auto& name : removed) {
     if (endpoints_.erase(name) > 0) publish(name, {});
@@ -511,7 +525,8 @@ void DynamicConfig::CheckInitialized() {
     for (const auto& rds : static_rds_names_) ready &= routes_.contains(rds);
     if (ready) {
       initialized_ = true;
-      server_.SetInitialized();
+      // Ready once every worker serves what was just published (listening sockets included).
+      server_.AfterWorkers([this] { server_.SetInitialized(); });
     }
   }
   // Something waits for routes or endpoints: it gets the initial fetch timeout, then serves.

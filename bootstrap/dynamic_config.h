@@ -75,7 +75,6 @@ class DynamicConfig : public xds::XdsSink {
   struct EndpointEntry {
     uint64_t hash = 0;
     ResourceRecord record;
-    std::vector<config::Endpoint> endpoints;
   };
 
   DynamicConfig(Server& server, const config::DynamicResources& dynamic,

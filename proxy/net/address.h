@@ -19,7 +19,7 @@ class Address {
 
   const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t sockaddr_len() const;
-  int family() const { return storage_.ss_family; }
+  int family() const { return storage_.sa.sa_family; }
   uint16_t port() const;
   std::string ip() const;
   // "1.2.3.4:80" or "[::1]:80".
@@ -28,7 +28,13 @@ class Address {
   bool operator==(const Address& other) const;
 
  private:
-  sockaddr_storage storage_{};
+  // IPv4 or IPv6 only: 28 bytes rather than sockaddr_storage's 128 (an endpoint holds one, and
+  // a mesh has tens of thousands of endpoints).
+  union Storage {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } storage_{};
 };
 
 // SO_ORIGINAL_DST (IPv4) / IP6T_SO_ORIGINAL_DST (IPv6) on an accepted socket: the destination

@@ -134,10 +134,10 @@ bool HeaderMatcherImpl::Matches(const http::RequestHeaders& headers) const {
   return MatchesValue(value);
 }
 
-absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(const config::Route& route) {
+absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(config::Route route) {
   auto r = std::make_unique<CompiledRoute>();
-  r->route_ = route;
-  const config::RouteMatch& m = route.match;
+  r->route_ = std::move(route);
+  const config::RouteMatch& m = r->route_.match;
   if (m.kind == config::PathMatchKind::kSafeRegex) {
     auto re = CompileRegex(m.value, m.case_sensitive);
     if (!re.ok()) return re.status();
@@ -159,13 +159,13 @@ absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(const confi
     }
     r->query_.push_back(std::move(qm));
   }
-  if (route.route.regex_rewrite) {
-    auto re = CompileRegex(route.route.regex_rewrite->first);
+  if (r->route_.route.regex_rewrite) {
+    auto re = CompileRegex(r->route_.route.regex_rewrite->first);
     if (!re.ok()) return re.status();
     r->regex_rewrite_ = *re;
   }
-  for (const auto& w : route.route.weighted_clusters) r->total_weight_ += w.weight;
-  if (!route.route.weighted_clusters.empty() && r->total_weight_ == 0) {
+  for (const auto& w : r->route_.route.weighted_clusters) r->total_weight_ += w.weight;
+  if (!r->route_.route.weighted_clusters.empty() && r->total_weight_ == 0) {
     return absl::InvalidArgumentError("weighted_clusters: the sum of weights must be > 0");
   }
   return r;
@@ -256,17 +256,18 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
   table->config_ = std::move(config);
   table->vhosts_.resize(table->config_.virtual_hosts.size());
   for (size_t i = 0; i < table->config_.virtual_hosts.size(); ++i) {
-    const config::VirtualHost& vh = table->config_.virtual_hosts[i];
+    config::VirtualHost& vh = table->config_.virtual_hosts[i];
     CompiledVirtualHost& cvh = table->vhosts_[i];
     cvh.config = &vh;
     for (size_t j = 0; j < vh.routes.size(); ++j) {
-      auto r = CompiledRoute::Create(vh.routes[j]);
+      auto r = CompiledRoute::Create(std::move(vh.routes[j]));
       if (!r.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("virtual_hosts[", i, "].routes[", j, "]: ", r.status().message()));
       }
       cvh.routes.push_back(std::move(*r));
     }
+    vh.routes = {};
     for (const std::string& d : vh.domains) {
       std::string domain = ToLower(d);
       if (domain == "*") {

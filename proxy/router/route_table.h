@@ -41,7 +41,7 @@ class HeaderMatcherImpl {
 
 class CompiledRoute {
  public:
-  static absl::StatusOr<std::unique_ptr<CompiledRoute>> Create(const config::Route& route);
+  static absl::StatusOr<std::unique_ptr<CompiledRoute>> Create(config::Route route);
   const config::Route& config() const { return route_; }
   // `path` is :path without the query string; `query` the part after '?'.
   bool Matches(const http::RequestHeaders& headers, std::string_view path,
@@ -84,6 +84,8 @@ class RouteTable {
   // vhost; {vhost, nullptr} = vhost but no route.
   Match Find(const http::RequestHeaders& headers) const;
   const CompiledVirtualHost* FindVirtualHost(std::string_view authority) const;
+  // The configuration it was built from. Each virtual host's `routes` is empty: the routes
+  // moved into their CompiledRoute (one copy per route; RDS tables hold thousands).
   const config::RouteConfiguration& config() const { return config_; }
 
  private:

@@ -183,7 +183,9 @@ TEST(FilterTableTest, HcmWithFaultFilterAndPerRouteFault) {
   const auto* hcm = dynamic_cast<const filters::hcm::HcmFactory*>(factory->get());
   ASSERT_NE(hcm, nullptr);
   EXPECT_EQ(hcm->config()->filter_factories.size(), 2u);
-  const auto& route = hcm->config()->route_table->config().virtual_hosts[0].routes[0];
+  const auto* vhost = hcm->config()->route_table->FindVirtualHost("any.host");
+  ASSERT_NE(vhost, nullptr);
+  const auto& route = vhost->routes[0]->config();
   const FaultConfig* fault = AsFault(route.typed_per_filter_config);
   ASSERT_NE(fault, nullptr);
   EXPECT_EQ(fault->abort->http_status, 500u);
