@@ -3,6 +3,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "bootstrap/access_logs.h"
 #include "bootstrap/unapplied.h"
 #include "envoy/config/route/v3/route_components.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
@@ -150,6 +151,9 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
   if (!cfg.ok()) return cfg.status();
   auto runtime = std::make_shared<filters::hcm::HcmRuntimeConfig>();
   runtime->config = std::move(*cfg);
+  auto loggers = BuildAccessLoggers(runtime->config.access_logs, path + ".access_log");
+  if (!loggers.ok()) return loggers.status();
+  runtime->access_logs = *std::move(loggers);
   std::vector<filters::fault::FaultConfigSharedPtr> fault_configs;
   for (size_t i = 0; i < runtime->config.http_filters.size(); ++i) {
     const config::HttpFilter& f = runtime->config.http_filters[i];
@@ -172,9 +176,6 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
   if (runtime->config.route_config == nullptr) {
     // RDS: each request looks the table up in the worker's snapshot (Snapshot::routes).
     if (rds_names != nullptr) rds_names->push_back(runtime->config.rds_route_config_name);
-    if (!runtime->config.access_logs.empty() && warnings != nullptr) {
-      warnings->push_back(path + ".access_log: access logs are not written yet (issue 5); ignored");
-    }
     return std::make_shared<filters::hcm::HcmFactory>(std::move(runtime));
   }
   const std::string routes_path = path + ".route_config";
@@ -189,9 +190,6 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
   }
   runtime->route_table = *table;
   WarnUnappliedRouteFeatures(*runtime->config.route_config, routes_path, warnings);
-  if (!runtime->config.access_logs.empty() && warnings != nullptr) {
-    warnings->push_back(path + ".access_log: access logs are not written yet (issue 5); ignored");
-  }
   return std::make_shared<filters::hcm::HcmFactory>(std::move(runtime));
 }
 
@@ -241,7 +239,10 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     if (auto s = xds::UnpackAny(typed_config, &proto, config_path); !s.ok()) return s;
     auto cfg = xds::TranslateTcpProxy(proto, config_path, warnings);
     if (!cfg.ok()) return cfg.status();
-    return std::make_shared<filters::tcp_proxy::TcpProxyFactory>(std::move(*cfg));
+    auto loggers = BuildAccessLoggers(cfg->access_logs, config_path + ".access_log");
+    if (!loggers.ok()) return loggers.status();
+    return std::make_shared<filters::tcp_proxy::TcpProxyFactory>(std::move(*cfg),
+                                                                 *std::move(loggers));
   }
   return absl::InvalidArgumentError(absl::StrCat(path, " (", filter_name, "): network filter type ",
                                                  typed_config.type_url(),

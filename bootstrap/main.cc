@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "bootstrap/access_logs.h"
 #include "bootstrap/config_loader.h"
 #include "bootstrap/filter_table.h"
 #include "bootstrap/options.h"
@@ -37,6 +38,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::SetLevel(level);
+  bootstrap::AccessLogFiles().SetFlushInterval(
+      std::chrono::milliseconds(options->file_flush_interval_msec));
+  bootstrap::AccessLogFiles().SetFlushMinBytes(
+      static_cast<size_t>(options->file_flush_min_size_kb) * 1024);
+  // On every way out of main: the workers are gone by then, so every buffered line is written
+  // and the writer thread ends before static destructors run.
+  struct FlushAccessLogs {
+    ~FlushAccessLogs() { bootstrap::AccessLogFiles().Stop(); }
+  } flush_access_logs;
   if (options->config_path.empty() && options->config_yaml.empty() && !options->demo) {
     fprintf(stderr, "pilotfish: no configuration: pass -c <file> (or --demo)\n%s",
             bootstrap::Usage().c_str());

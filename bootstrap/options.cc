@@ -8,16 +8,9 @@
 namespace pilotfish::bootstrap {
 namespace {
 // Flags accepted for compatibility with Envoy/Istio command lines that change nothing here.
-const char* const kIgnoredWithValue[] = {"--base-id",
-                                         "--local-address-ip-version",
-                                         "--file-flush-interval-msec",
-                                         "--file-flush-min-size-kb",
-                                         "--component-log-level",
-                                         "--log-format",
-                                         "--log-path",
-                                         "--parent-shutdown-time-s",
-                                         "--service-zone",
-                                         "--restart-epoch"};
+const char* const kIgnoredWithValue[] = {
+    "--base-id",  "--local-address-ip-version", "--component-log-level", "--log-format",
+    "--log-path", "--parent-shutdown-time-s",   "--service-zone",        "--restart-epoch"};
 const char* const kIgnoredBool[] = {"--disable-hot-restart", "--skip-deprecated-logs",
                                     "--log-format-escaped", "--enable-core-dump"};
 }  // namespace
@@ -30,6 +23,8 @@ std::string Usage() {
          "  -l, --log-level LEVEL          trace|debug|info|warning|error|critical|off\n"
          "      --drain-time-s S           drain time on shutdown (default 600)\n"
          "      --drain-strategy S         gradual|immediate\n"
+         "      --file-flush-interval-msec MS  access log flush interval (default 10000)\n"
+         "      --file-flush-min-size-kb KB    early flush at this many buffered KiB (64)\n"
          "      --mode serve|validate      validate: check the config and exit 0/1\n"
          "      --service-node ID          node.id\n"
          "      --service-cluster NAME     node.cluster\n"
@@ -79,6 +74,16 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
       s = take(&o.log_level);
     } else if (flag == "--drain-time-s") {
       s = take_int(&o.drain_time_s);
+    } else if (flag == "--file-flush-interval-msec") {
+      s = take_int(&o.file_flush_interval_msec);
+      if (s.ok() && o.file_flush_interval_msec <= 0) {
+        s = absl::InvalidArgumentError("--file-flush-interval-msec must be > 0");
+      }
+    } else if (flag == "--file-flush-min-size-kb") {
+      s = take_int(&o.file_flush_min_size_kb);
+      if (s.ok() && o.file_flush_min_size_kb < 0) {
+        s = absl::InvalidArgumentError("--file-flush-min-size-kb must be >= 0");
+      }
     } else if (flag == "--drain-strategy") {
       s = take(&o.drain_strategy);
       if (s.ok() && o.drain_strategy != "gradual" && o.drain_strategy != "immediate") {

@@ -1,4 +1,5 @@
-// Server: socket binding, worker start-up, DNS refresh, admin handlers, signals and drain.
+// Server: socket binding, worker start-up, DNS refresh, signals and drain (admin handlers are in
+// admin_handlers.cc).
 #include "bootstrap/server.h"
 
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bootstrap/access_logs.h"
 #include "bootstrap/dynamic_config.h"
 #include "proxy/admin/stats_handlers.h"
 #include "proxy/common/log.h"
@@ -198,11 +200,13 @@ absl::Status Server::Initialize(ServerConfig config) {
   if (n <= 0) n = 1;
   stats_ = std::make_unique<stats::Store>(config_.stats_config);
   server_stats_ = std::make_unique<server::ServerStats>(*stats_);
+  PublishAccessLogStats(*stats_);
   stats_->AddRefresher([this] {  // on main, before every read
     server::ServerStats& s = *server_stats_;
-    const bool live = live_ && initialized_ && !draining_;
+    // Envoy: a failed health check (admin /healthcheck/fail) reads as DRAINING, live 0.
+    const bool live = live_ && initialized_ && !draining_ && !health_check_failed_;
     s.live.Set(live ? 1 : 0);
-    s.state.Set(draining_
+    s.state.Set(draining_ || (health_check_failed_ && live_ && initialized_)
                     ? server::ServerStats::kDraining
                     : (live ? server::ServerStats::kLive : server::ServerStats::kInitializing));
     s.uptime.Set(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
@@ -370,44 +374,6 @@ void Server::StartDns() {
   for (const auto& c : config_.clusters) StartClusterDiscovery(c);
 }
 
-void Server::InstallAdminHandlers() {
-  admin_->AddHandler("/ready", "print server state, return 200 if LIVE, otherwise return 503",
-                     false, [this](const admin::AdminRequest&) {
-                       admin::AdminResponse r;
-                       bool ready = live_ && initialized_ && !draining_;
-                       r.status = ready ? 200 : 503;
-                       r.body = absl::StrCat(StateName(), "\n");
-                       return r;
-                     });
-  admin_->AddHandler(
-      "/server_info", "print server version/status information", false,
-      [this](const admin::AdminRequest&) {
-        admin::AdminResponse r;
-        r.content_type = "application/json";
-        auto up = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::steady_clock::now() - start_time_)
-                      .count();
-        r.body =
-            absl::StrCat("{\"version\":\"pilotfish/0.1\",\"state\":\"", StateName(),
-                         "\",\"uptime_current_epoch\":\"", up, "s\",\"node\":{\"id\":\"",
-                         config_.node_id, "\",\"cluster\":\"", config_.node_cluster,
-                         "\"},\"command_line_options\":{\"concurrency\":", workers_.size(), "}}\n");
-        return r;
-      });
-  admin_->AddHandler(
-      "/listeners", "print listener info", false, [this](const admin::AdminRequest&) {
-        admin::AdminResponse r;
-        for (const auto& l : snapshot_->listeners) {
-          r.body += absl::StrCat(l->name, "::", l->address.address, ":", l->address.port, "\n");
-        }
-        return r;
-      });
-  admin_->AddHandler("/quitquitquit", "exit the server", true, [this](const admin::AdminRequest&) {
-    main_.Post([this] { StartDrainAndExit(); });
-    return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
-  });
-}
-
 int Server::Run() {
   PublishSnapshot(bound_);
   for (auto& b : bound_) b.fds.clear();  // the workers own them now
@@ -419,7 +385,7 @@ int Server::Run() {
   } else {
     SetInitialized();
   }
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     auto* h = new uv_signal_t;
     uv_signal_init(main_.loop(), h);
     h->data = this;
@@ -430,6 +396,10 @@ int Server::Run() {
           if (self == nullptr) return;
           if (signum == SIGHUP) {
             PF_LOG(kInfo, "SIGHUP ignored (hot restart is not used)");
+            return;
+          }
+          if (signum == SIGUSR1) {  // Envoy's log rotation: reopen the access log files
+            AccessLogFiles().Reopen();
             return;
           }
           PF_LOG(kInfo, "caught %s, draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -443,11 +413,6 @@ int Server::Run() {
   main_.Run();
   Shutdown();
   return 0;
-}
-
-const char* Server::StateName() const {
-  if (draining_) return "DRAINING";
-  return live_ && initialized_ ? "LIVE" : "INITIALIZING";
 }
 
 void Server::StartDrainAndExit() {

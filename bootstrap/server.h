@@ -130,6 +130,7 @@ class Server {
   bool initialized_ = false;  // initial config applied
   bool draining_ = false;
   bool exiting_ = false;
+  bool health_check_failed_ = false;  // admin /healthcheck/fail (until /healthcheck/ok)
 };
 
 }  // namespace pilotfish::bootstrap

@@ -21,7 +21,13 @@ set(PF_PROTO_ROOTS
   envoy/service/cluster/v3/cds.proto
   envoy/service/route/v3/rds.proto
   envoy/service/endpoint/v3/eds.proto
-  envoy/admin/v3/config_dump.proto)
+  envoy/admin/v3/config_dump.proto
+  envoy/admin/v3/clusters.proto
+  envoy/admin/v3/listeners.proto
+  envoy/admin/v3/server_info.proto
+  envoy/admin/v3/memory.proto
+  envoy/admin/v3/certs.proto
+  envoy/admin/v3/init_dump.proto)
 
 set(PF_PROTO_DIR ${CMAKE_BINARY_DIR}/protos)
 execute_process(

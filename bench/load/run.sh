@@ -16,7 +16,9 @@ usage: bench/load/run.sh [options]
   --threads T       wrk threads (default 1; env PF_BENCH_THREADS)
   --warmup S        warm-up seconds before each measured run (default 2)
   --pilotfish PATH  pilotfish binary (default ./build/bootstrap/pilotfish; env PILOTFISH_BIN)
-  --only LIST       comma-separated subset of: direct,pilotfish,nginx,haproxy (default: all)
+  --only LIST       comma-separated subset of: direct,pilotfish,nginx,haproxy (the default),
+                    and pilotfish-observed: pilotfish with an access log to a file (Istio's
+                    default format) on top of its stats, to report observed / plain req/s
   --json FILE       also write the results as JSON to FILE
   --no-pin          do not pin processes to CPUs with taskset
   --keep            keep the temp directory (configs, logs, raw wrk output) and print its path
@@ -67,7 +69,7 @@ done
 ((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
 [[ -z $json_out || $json_out == /* ]] || json_out="$PWD/$json_out"
 
-all_targets=(direct pilotfish nginx haproxy)
+all_targets=(direct pilotfish pilotfish-observed nginx haproxy)
 targets=()
 IFS=, read -ra wanted <<<"$only"
 for t in "${all_targets[@]}"; do
@@ -316,7 +318,7 @@ measure() {
     log "$target: FAILED: $reason"
     printf '%s\tfailed\t%s\n' "$target" "$reason" >>"$results"
     # pilotfish is work in progress: its failures are reported, the harness itself is fine.
-    [[ $target == pilotfish ]] || run_failed=1
+    [[ $target == pilotfish* ]] || run_failed=1
     return
   fi
   printf '%s\tok\t%s cpu_ticks=%s hwm_kb=%s\t%s\n' "$target" "${line#PFBENCH }" \
@@ -425,15 +427,37 @@ EOF
   stop_pid "$pid"
 }
 
-run_pilotfish() {
+# Istio's default access log format (meshConfig accessLogFormat), for pilotfish-observed.
+istio_log_format='[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%'
+
+run_pilotfish() { run_pilotfish_as pilotfish; }
+run_pilotfish_observed() { run_pilotfish_as pilotfish-observed; }
+
+# run_pilotfish_as TARGET: "pilotfish" (stats only: they are always on) or "pilotfish-observed"
+# (plus an access log file in Istio's format, flushed every second as Istio runs Envoy).
+run_pilotfish_as() {
+  local target=$1
   [[ $pilotfish == */* ]] || pilotfish=$(command -v "$pilotfish" || echo "$pilotfish")
   if [[ ! -x $pilotfish ]]; then
-    skip pilotfish "binary not found or not executable: $pilotfish (build: cd build && ninja -j2 pilotfish)"
+    skip "$target" "binary not found or not executable: $pilotfish (build: cd build && ninja -j2 pilotfish)"
     return
   fi
-  local port
+  local port access_log="" extra_args=()
   port=$(free_port)
-  cat >"$work/pilotfish.yaml" <<EOF
+  if [[ $target == pilotfish-observed ]]; then
+    access_log="
+          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: $work/access.log
+              log_format:
+                text_format_source:
+                  inline_string: |
+                    $istio_log_format"
+    extra_args=(--file-flush-interval-msec 1000)
+  fi
+  cat >"$work/$target.yaml" <<EOF
 static_resources:
   listeners:
   - name: ingress
@@ -444,7 +468,7 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
+          stat_prefix: ingress_http$access_log
           route_config:
             name: local_route
             virtual_hosts:
@@ -469,21 +493,27 @@ static_resources:
             address:
               socket_address: { address: 127.0.0.1, port_value: $up_port }
 EOF
-  "${pin_proxy[@]}" "$pilotfish" -c "$work/pilotfish.yaml" --concurrency 1 -l warning \
-    >"$work/pilotfish.log" 2>&1 &
+  "${pin_proxy[@]}" "$pilotfish" -c "$work/$target.yaml" --concurrency 1 -l warning \
+    "${extra_args[@]}" >"$work/$target.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
-  if ! wait_ready pilotfish "$pid" "http://127.0.0.1:$port/"; then
-    skip pilotfish "$skip_reason"
+  if ! wait_ready "$target" "$pid" "http://127.0.0.1:$port/"; then
+    skip "$target" "$skip_reason"
   else
-    pilotfish_idle_rss=$(status_kb VmRSS "$pid")
-    log "pilotfish: idle RSS ${pilotfish_idle_rss} kB"
-    measure pilotfish "$port" "pilotfish process (all threads)" "$pid"
+    if [[ $target == pilotfish ]]; then
+      pilotfish_idle_rss=$(status_kb VmRSS "$pid")
+      log "pilotfish: idle RSS ${pilotfish_idle_rss} kB"
+    fi
+    measure "$target" "$port" "pilotfish process (all threads)" "$pid"
   fi
   stop_pid "$pid"
+  if [[ -n $access_log ]]; then
+    log "$target: access log $(wc -l <"$work/access.log") lines, $(du -h "$work/access.log" | cut -f1)"
+    rm -f "$work/access.log"
+  fi
 }
 
-for t in "${targets[@]}"; do "run_$t"; done
+for t in "${targets[@]}"; do "run_${t//-/_}"; done
 
 # --- report -------------------------------------------------------------------------------------
 python3 - "$results" "$json_out" "$(getconf CLK_TCK)" "$connections" "$duration" "$threads" \
@@ -529,7 +559,7 @@ print()
 cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "peak RSS MiB",
         "measured processes"]
 rows = []
-for t in ("direct", "pilotfish", "nginx", "haproxy"):
+for t in ("direct", "pilotfish", "pilotfish-observed", "nginx", "haproxy"):
     r = results.get(t)
     if r is None:
         continue
@@ -570,6 +600,15 @@ for peer in ("direct", "nginx", "haproxy"):
     else:
         ratios[f"pilotfish_rps_vs_{peer}"] = None
         print(f"pilotfish req/s / {peer + ' req/s:':<14} n/a")
+if "pilotfish-observed" in results:
+    obs = results["pilotfish-observed"]
+    if pf.get("status") == "ok" and obs.get("status") == "ok":
+        ratios["pilotfish_observed_rps_vs_pilotfish"] = obs["rps"] / pf["rps"]
+        print(f"pilotfish-observed req/s / pilotfish req/s: {obs['rps'] / pf['rps']:.3f} "
+              "(access log to a file in Istio's format; stats on in both)")
+    else:
+        ratios["pilotfish_observed_rps_vs_pilotfish"] = None
+        print("pilotfish-observed req/s / pilotfish req/s: n/a")
 if "nginx" in results:
     ng = results["nginx"]
     if pf.get("status") == "ok" and ng.get("status") == "ok" and ng["p99_us"] > 0:

@@ -116,7 +116,8 @@ AdminResponse AdminServer::Handle(const AdminRequest& request) const {
     return r;
   }
   if (it->second.mutating && request.method != "POST") {
-    return AdminResponse{400, "text/plain; charset=UTF-8", "This endpoint requires POST\n"};
+    return AdminResponse{405, "text/plain; charset=UTF-8",
+                         "Method " + request.method + " not allowed, POST required."};
   }
   return it->second.handler(request);
 }

@@ -30,7 +30,8 @@ class AdminServer {
   explicit AdminServer(event::Dispatcher& dispatcher);
   ~AdminServer();
 
-  // `mutating` handlers answer a GET with 400 as Envoy does ("This endpoint requires POST").
+  // `mutating` handlers answer any other method than POST with 405 as Envoy does
+  // ("Method GET not allowed, POST required.").
   void AddHandler(const std::string& path, const std::string& help, bool mutating,
                   AdminHandler handler);
   // Binds and listens; returns the bound address or an error message.

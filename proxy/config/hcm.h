@@ -10,11 +10,27 @@
 
 namespace pilotfish::config {
 
-// One access log sink (file access logger): path ("/dev/stdout" etc.) and format.
+// An access log filter (envoy.config.accesslog.v3.AccessLogFilter), the kinds pilotfish runs.
+struct AccessLogFilter {
+  enum class Kind { kStatusCode, kDuration, kNotHealthCheck, kResponseFlag, kAnd, kOr };
+  enum class Op { kEq, kGe, kLe };
+  Kind kind = Kind::kStatusCode;
+  Op op = Op::kEq;
+  uint32_t value = 0;                    // kStatusCode: a status; kDuration: milliseconds
+  std::vector<std::string> flags;        // kResponseFlag: short names ("UH"); empty: any flag
+  std::vector<AccessLogFilter> filters;  // kAnd, kOr
+};
+
+// One access log sink (file access logger): path ("/dev/stdout" etc.), filter and format.
 struct AccessLog {
   std::string path;
   std::string text_format;  // Envoy command-operator format; empty = Envoy's default format
   std::vector<std::pair<std::string, std::string>> json_format;  // key -> operator string
+  // json_format renders numbers as numbers and unset values as null (log_format.json_format,
+  // typed_json_format); false: every value a string, "-" when unset (FileAccessLog.json_format).
+  bool json_typed = true;
+  bool omit_empty_values = false;
+  std::optional<AccessLogFilter> filter;
 };
 
 // An HTTP filter in the HCM chain, by its config name and type URL. The runtime instantiates

@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "proxy/net/address.h"
 
 namespace pilotfish::http {
 
@@ -33,19 +36,30 @@ enum ResponseFlag : uint32_t {
 // "UF,URX" style, or "-" when no flag is set (Envoy's access-log form).
 std::string ResponseFlagsToString(uint32_t flags);
 
+// Also the facts of a tcp_proxy session (no headers, no response code) for its access log.
 struct StreamInfo {
+  using MonotonicTime = std::chrono::steady_clock::time_point;
   std::chrono::system_clock::time_point start_time;
-  std::chrono::steady_clock::time_point start_mono;
+  MonotonicTime start_mono;
   uint32_t response_flags = 0;
   int response_code = 0;
   std::string response_code_details;
+  std::string connection_termination_details;
   std::string route_name;
   std::string upstream_cluster;
   std::string upstream_host;
+  std::optional<net::Address> upstream_local_address;
+  std::string upstream_transport_failure_reason;
+  uint32_t attempt_count = 0;  // upstream attempts (HTTP) or connect attempts (TCP)
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
-  std::chrono::steady_clock::time_point first_upstream_tx;
-  std::chrono::steady_clock::time_point last_downstream_tx;
+  // Timing for the access log's durations; a default (zero) time point: never happened.
+  MonotonicTime last_downstream_rx;
+  MonotonicTime first_upstream_tx;
+  MonotonicTime last_upstream_tx;
+  MonotonicTime first_upstream_rx;
+  MonotonicTime last_downstream_tx;
+  MonotonicTime end;  // the stream (or TCP session) finished: complete or reset
   void SetFlag(ResponseFlag f) { response_flags |= f; }
 };
 

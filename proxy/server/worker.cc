@@ -187,6 +187,20 @@ void Worker::RemoveSession(Session* session) {
 
 void Worker::StopListeners() { listeners_.clear(); }
 
+void Worker::StopListeners(const absl::flat_hash_set<std::string>& names) {
+  std::erase_if(listeners_, [&names](const std::unique_ptr<ActiveListener>& l) {
+    return names.contains(l->config()->name);
+  });
+}
+
+void Worker::DrainListeners(const absl::flat_hash_set<std::string>& names) {
+  std::vector<Session*> matching;  // StartDrain may remove sessions: iterate over a copy
+  for (auto& s : sessions_) {
+    if (names.contains(s->listener_name_)) matching.push_back(s.get());
+  }
+  for (Session* s : matching) s->StartDrain();
+}
+
 void Worker::DrainSessions() {
   draining_ = true;
   // StartDrain may remove sessions (idle ones close at once): iterate over a copy.

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "proxy/event/dispatcher.h"
 #include "proxy/server/snapshot.h"
 #include "proxy/stats/store.h"
@@ -61,6 +62,10 @@ class Worker {
   // Stop accepting; sessions drain. Then CloseAllSessions() at the end of the drain time.
   void StopListeners();
   void DrainSessions();
+  // Admin /drain_listeners: stop accepting on the named listeners only; drain the sessions the
+  // named listeners have now (not later ones) while the others carry on.
+  void StopListeners(const absl::flat_hash_set<std::string>& names);
+  void DrainListeners(const absl::flat_hash_set<std::string>& names);
   void CloseAllSessions();
   bool draining() const { return draining_; }
   size_t session_count() const { return sessions_.size(); }

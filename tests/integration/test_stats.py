@@ -288,7 +288,7 @@ class StatsTest(h.ProxyTestCase):
         self.wait_idle_total(1)
         # Mutations need POST.
         r = h.http_request(self.admin, "GET", "/reset_counters")
-        self.assertEqual(r.status, 400)
+        self.assertEqual(r.status, 405)  # Envoy: "Method GET not allowed, POST required."
         self.assertEqual(self.stats()["cluster.echo.upstream_rq_200"], 1)
         r = h.http_request(self.admin, "POST", "/reset_counters")
         self.assertEqual(r.status, 200)

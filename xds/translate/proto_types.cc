@@ -2,7 +2,13 @@
 #include "xds/translate/proto_types.h"
 
 #include "absl/strings/str_cat.h"
+#include "envoy/admin/v3/certs.pb.h"
+#include "envoy/admin/v3/clusters.pb.h"
 #include "envoy/admin/v3/config_dump.pb.h"
+#include "envoy/admin/v3/init_dump.pb.h"
+#include "envoy/admin/v3/listeners.pb.h"
+#include "envoy/admin/v3/memory.pb.h"
+#include "envoy/admin/v3/server_info.pb.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
 #include "envoy/extensions/access_loggers/stream/v3/stream.pb.h"
@@ -71,6 +77,12 @@ void EnsureEnvoyProtosLinked() {
         envoy::service::route::v3::RdsDummy::descriptor(),
         envoy::service::endpoint::v3::EdsDummy::descriptor(),
         envoy::admin::v3::ConfigDump::descriptor(),
+        envoy::admin::v3::Clusters::descriptor(),
+        envoy::admin::v3::Listeners::descriptor(),
+        envoy::admin::v3::ServerInfo::descriptor(),
+        envoy::admin::v3::Memory::descriptor(),
+        envoy::admin::v3::Certificates::descriptor(),
+        envoy::admin::v3::UnreadyTargetsDumps::descriptor(),
     };
     return sizeof(roots) > 0;
   }();

@@ -170,12 +170,12 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   server::Worker& worker = callbacks_->worker();
   const std::string& cluster_name = route->SelectCluster(headers, worker.Random(), &weighted_);
   upstream::WorkerClusterManager::Cluster* cluster = worker.cluster_manager().Get(cluster_name);
-  callbacks_->stream_info().upstream_cluster = cluster_name;
   if (cluster == nullptr) {
     if (stats != nullptr) stats->Inc(stats->no_cluster);
     callbacks_->SendLocalReply(503, "", http::kNoClusterFound, "cluster_not_found");
     return http::FilterHeadersStatus::kStopIteration;
   }
+  callbacks_->stream_info().upstream_cluster = cluster_name;
 
   // Upgrades (WebSocket) need the HCM or the route to allow the type.
   if (const std::string* up = headers.headers.Get("upgrade"); up != nullptr) {
@@ -277,6 +277,7 @@ void RouterFilter::StartAttempt() {
   host_ = std::move(host);
   ++attempt_;
   callbacks_->stream_info().upstream_host = host_->ToString();
+  callbacks_->stream_info().attempt_count = attempt_;
   if (cluster_info_ != cluster->info) cluster_info_ = cluster->info;
   // max_requests: upstream requests in progress on this cluster, across all workers.
   upstream::ClusterResources& res = cluster->info->resources();
@@ -330,7 +331,10 @@ void RouterFilter::SendToUpstream(std::string_view data, bool end_stream) {
   std::string out;
   http1::EncodeBody(data, end_stream, framing_, out);
   if (!out.empty()) client_->Write(std::move(out));
-  if (end_stream) upstream_request_complete_ = true;
+  if (end_stream) {
+    upstream_request_complete_ = true;
+    callbacks_->stream_info().last_upstream_tx = callbacks_->dispatcher().time().Now();
+  }
 }
 
 void RouterFilter::LaunchMirrors() {
@@ -433,6 +437,9 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
   client_ = &client;
   client.StartStream(this, request_->method == "HEAD");
   upstream_start_ = callbacks_->dispatcher().time().Now();
+  http::StreamInfo& info = callbacks_->stream_info();
+  info.first_upstream_tx = upstream_start_;
+  info.upstream_local_address = client.connection().local_address();
   const config::VirtualHost* vh =
       callbacks_->virtual_host() != nullptr ? callbacks_->virtual_host()->config : nullptr;
   if (vh != nullptr && vh->include_request_attempt_count) {
@@ -451,6 +458,7 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
     if (!retain_body_) body_.clear();
   } else if (request_complete_) {
     upstream_request_complete_ = true;
+    info.last_upstream_tx = upstream_start_;
   }
   if (request_complete_) StartPerTryTimer();
   if (downstream_read_disabled_) {
@@ -479,6 +487,7 @@ void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
                                  "upstream_reset_before_response_started{connection_timeout}");
       return;
     case upstream::PoolFailure::kConnectFail:
+      callbacks_->stream_info().upstream_transport_failure_reason = "delayed connect error: 111";
       callbacks_->SendLocalReply(
           503,
           std::string(kResetPrefix) +
@@ -502,6 +511,9 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
     return;  // this response is dropped with its connection; the next attempt answers
   }
   response_started_ = true;
+  const auto now = callbacks_->dispatcher().time().Now();
+  callbacks_->stream_info().first_upstream_rx = now;
+  callbacks_->stream_info().response_code_details = "via_upstream";
   const config::VirtualHost* vh =
       callbacks_->virtual_host() != nullptr ? callbacks_->virtual_host()->config : nullptr;
   if (vh != nullptr && vh->include_attempt_count_in_response) {
@@ -509,8 +521,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
   }
   upstream_keep_alive_ = client_ != nullptr && client_->response_keep_alive();
   if (!callbacks_->suppress_envoy_headers()) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        callbacks_->dispatcher().time().Now() - upstream_start_);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - upstream_start_);
     headers->headers.Set("x-envoy-upstream-service-time", std::to_string(ms.count()));
   }
   if (callbacks_->virtual_host() != nullptr) {

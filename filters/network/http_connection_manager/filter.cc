@@ -94,9 +94,31 @@ void ActiveStream::OnStreamIdleTimeout() {
   SendLocalReply(408, "stream timeout", http::kStreamIdleTimeout, "stream_idle_timeout");
 }
 
+void ActiveStream::LogAccess() {
+  if (logged_) return;
+  logged_ = true;
+  const access_log::AccessLoggerList& loggers = cm_.config().access_logs;
+  if (loggers.empty()) return;
+  // A completed response ended with its last byte out (Envoy's DURATION); a reset ends now.
+  info_.end = info_.last_downstream_tx.time_since_epoch().count() != 0 ? info_.last_downstream_tx
+                                                                       : dispatcher().time().Now();
+  const net::Connection& c = cm_.connection();
+  // A request the codec could not parse has no headers to log (Envoy: "- - HTTP/1.1").
+  const access_log::LogContext ctx{
+      .info = info_,
+      .request_headers = synthetic_headers_ ? nullptr : headers_.get(),
+      .response_headers = response_headers_.get(),
+      .protocol = headers_->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
+      .downstream_local = &c.local_address(),
+      .downstream_remote = &c.remote_address(),
+      .connection_id = c.id()};
+  access_log::LogAll(loggers, ctx);
+}
+
 void ActiveStream::DecodeHeaders(bool end_stream) {
   headers_end_stream_ = end_stream;
   request_complete_ = end_stream;
+  if (end_stream) info_.last_downstream_rx = info_.start_mono;
   // RDS: the table current in the worker's snapshot now; the stream keeps it alive to its end.
   route_table_ = cm_.config().route_table;
   if (route_table_ == nullptr && !cm_.config().config.rds_route_config_name.empty()) {
@@ -158,7 +180,10 @@ void ActiveStream::ContinueDecoding() {
 
 void ActiveStream::DecodeData(std::string_view data, bool end_stream) {
   info_.bytes_received += data.size();
-  if (end_stream) request_complete_ = true;
+  if (end_stream) {
+    request_complete_ = true;
+    info_.last_downstream_rx = dispatcher().time().Now();
+  }
   cm_.Touch();
   if (response_complete_) return;  // e.g. after a local reply; the rest is discarded
   if (stopped_) {
@@ -217,11 +242,12 @@ void ActiveStream::EncodeHeaders(http::ResponseHeadersPtr headers, bool end_stre
   }
   cm_.Touch();
   cm_.WriteResponseHeaders(*this, *headers, end_stream);
-  if (end_stream || response_framing_ == http1::BodyFraming::kNone) {
-    if (headers->status != 101) {
-      response_complete_ = true;
-      cm_.OnStreamComplete();
-    }
+  const bool upgrade = headers->status == 101;
+  response_headers_ = std::move(headers);
+  if ((end_stream || response_framing_ == http1::BodyFraming::kNone) && !upgrade) {
+    response_complete_ = true;
+    info_.last_downstream_tx = dispatcher().time().Now();
+    cm_.OnStreamComplete();
   }
 }
 
@@ -234,6 +260,7 @@ void ActiveStream::EncodeData(std::string_view data, bool end_stream) {
   if (!out.empty()) cm_.connection().Write(std::move(out));
   if (end_stream) {
     response_complete_ = true;
+    info_.last_downstream_tx = dispatcher().time().Now();
     cm_.OnStreamComplete();
   }
 }
@@ -286,7 +313,10 @@ ConnectionManager::ConnectionManager(server::Worker& worker, HcmRuntimeConfigSha
 }
 
 ConnectionManager::~ConnectionManager() {
-  if (stream_) stream_->DestroyFilters();
+  if (stream_) {
+    stream_->DestroyFilters();
+    stream_->LogAccess();
+  }
   connection_->SetCallbacks(nullptr);
   if (counted_) {
     stats_.Inc(stats_.downstream_cx_destroy);
@@ -416,6 +446,7 @@ void ConnectionManager::HandleCodecError() {
     h->method = "GET";
     h->path = "/";
     stream_ = std::make_unique<ActiveStream>(*this, std::move(h));
+    stream_->synthetic_headers_ = true;
   }
   stream_->request_complete_ = true;
   stream_->SendLocalReply(status, "", http::kDownstreamProtocolError, codec_->error_details());
@@ -518,6 +549,7 @@ void ConnectionManager::OnStreamComplete() {
   // HTTP/1: close the connection then.
   if (!stream_->request_complete() && !tunnel_) close_after_response_ = true;
   stream_->DestroyFilters();
+  stream_->LogAccess();
   worker_.dispatcher().DeferredDelete(std::move(stream_));
   upgrade_pending_ = false;
   if (close_after_response_ || draining_) {
@@ -556,6 +588,7 @@ void ConnectionManager::ResetActiveStream(http::ResponseFlag flag) {
   if (!stream_) return;
   stream_->info_.SetFlag(flag);
   stream_->OnResetFromDownstream();
+  stream_->LogAccess();
   worker_.dispatcher().DeferredDelete(std::move(stream_));
 }
 

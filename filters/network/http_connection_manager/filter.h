@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "filters/network/http_connection_manager/stats.h"
+#include "proxy/access_log/access_logger.h"
 #include "proxy/config/hcm.h"
 #include "proxy/http/filter.h"
 #include "proxy/http1/codec.h"
@@ -22,6 +23,7 @@ struct HcmRuntimeConfig {
   config::HttpConnectionManager config;
   ::pilotfish::router::RouteTableSharedPtr route_table;
   std::vector<http::HttpFilterFactorySharedPtr> filter_factories;
+  access_log::AccessLoggerList access_logs;
   // http.<stat_prefix>.* and the listener's stats, created by the first connection (the store
   // comes with it) and kept here because connections hold this config to their end.
   stats::LazyStats<HcmStats> stats;
@@ -43,6 +45,8 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   bool response_complete() const { return response_complete_; }
   bool request_complete() const { return request_complete_; }
   void DestroyFilters();
+  // Writes the access log lines, once: when the stream completes or is reset.
+  void LogAccess();
 
   // http::DecoderFilterCallbacks
   server::Worker& worker() override;
@@ -74,6 +78,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
 
   ConnectionManager& cm_;
   http::RequestHeadersPtr headers_;
+  http::ResponseHeadersPtr response_headers_;             // as sent, for the access log
   ::pilotfish::router::RouteTableSharedPtr route_table_;  // owns what route_ points into
   ::pilotfish::router::RouteTable::Match route_;
   std::vector<http::DecoderFilterPtr> filters_;
@@ -88,6 +93,8 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   bool response_complete_ = false;
   bool head_request_ = false;
   bool filters_destroyed_ = false;
+  bool logged_ = false;
+  bool synthetic_headers_ = false;  // made up for a codec error before any request line
   int read_disabled_ = 0;
   http1::BodyFraming response_framing_ = http1::BodyFraming::kNone;
   http::StreamInfo info_;

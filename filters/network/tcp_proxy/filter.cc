@@ -18,6 +18,8 @@ class TcpProxySession : public server::Session {
         up_cb_(*this, false),
         stats_(stats),
         listener_stats_(listener_stats) {
+    info_.start_time = worker.dispatcher().time().SystemNow();
+    info_.start_mono = worker.dispatcher().time().Now();
     if (stats_ != nullptr) stats_->scope.Inc(stats_->downstream_cx_total);
     if (listener_stats_ != nullptr) {
       listener_stats_->scope.Inc(listener_stats_->downstream_cx_total);
@@ -25,6 +27,7 @@ class TcpProxySession : public server::Session {
     }
   }
   ~TcpProxySession() override {
+    LogAccess();
     downstream_->SetCallbacks(nullptr);
     if (upstream_) upstream_->SetCallbacks(nullptr);
     if (listener_stats_ != nullptr) listener_stats_->downstream_cx_active.Dec();
@@ -47,14 +50,18 @@ class TcpProxySession : public server::Session {
       }
     }
     auto* cluster = worker_.cluster_manager().Get(*cluster_name);
+    if (cluster != nullptr) info_.upstream_cluster = *cluster_name;
     upstream::HostSharedPtr host = cluster != nullptr ? cluster->lb->ChooseHost(nullptr) : nullptr;
     if (host == nullptr) {
       if (cluster == nullptr && stats_ != nullptr) {
         stats_->scope.Inc(stats_->downstream_cx_no_route);
       }
+      info_.SetFlag(cluster == nullptr ? http::kNoClusterFound : http::kNoHealthyUpstream);
       downstream_->Close();
       return;
     }
+    info_.upstream_host = host->ToString();
+    info_.attempt_count = 1;
     // The cluster's connection stats (Envoy's TCP pool counts them).
     cluster_ = cluster->info;
     const upstream::ClusterStats& cs = cluster_->stats();
@@ -89,6 +96,20 @@ class TcpProxySession : public server::Session {
 
   net::Connection& Other(bool down) { return down ? *upstream_ : *downstream_; }
 
+  // The session's access log lines, once, when its first side closes.
+  void LogAccess() {
+    if (logged_) return;
+    logged_ = true;
+    const access_log::AccessLoggerList& loggers = factory_->access_logs();
+    if (loggers.empty()) return;
+    info_.end = worker_.dispatcher().time().Now();
+    const access_log::LogContext ctx{.info = info_,
+                                     .downstream_local = &downstream_->local_address(),
+                                     .downstream_remote = &downstream_->remote_address(),
+                                     .connection_id = downstream_->id()};
+    access_log::LogAll(loggers, ctx);
+  }
+
   void ArmIdle() {
     if (!config_.idle_timeout || config_.idle_timeout->count() == 0) return;
     if (!idle_timer_) {
@@ -100,11 +121,13 @@ class TcpProxySession : public server::Session {
 
   void OnUpstreamConnected() {
     upstream_connected_ = true;
+    info_.upstream_local_address = upstream_->local_address();
     upstream_->StartReading();
     downstream_->ReadDisable(false);
   }
   void OnData(bool down, std::string_view data) {
     ArmIdle();
+    (down ? info_.bytes_received : info_.bytes_sent) += data.size();
     if (stats_ != nullptr) {
       stats_->scope.Inc(
           down ? stats_->downstream_cx_rx_bytes_total : stats_->downstream_cx_tx_bytes_total,
@@ -126,9 +149,11 @@ class TcpProxySession : public server::Session {
       const upstream::ClusterStats& cs = cluster_->stats();
       cs.Inc(cs.upstream_cx_connect_fail);
       if (reason == net::CloseReason::kConnectTimeout) cs.Inc(cs.upstream_cx_connect_timeout);
+      info_.SetFlag(http::kUpstreamConnectionFailure);
     }
     if (closing_) return;
     closing_ = true;
+    LogAccess();
     idle_timer_.reset();
     // Flush what we have to the other side, then close it.
     if (down) {
@@ -152,6 +177,8 @@ class TcpProxySession : public server::Session {
   upstream::ClusterInfoSharedPtr cluster_;  // for its stats
   bool upstream_counted_ = false;
   bool upstream_connected_ = false;
+  bool logged_ = false;
+  http::StreamInfo info_;  // for the access log
 };
 
 void TcpProxyFactory::OnNewConnection(server::Worker& worker, net::ConnectionPtr connection,

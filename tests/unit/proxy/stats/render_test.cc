@@ -276,7 +276,7 @@ TEST_F(RenderTest, InstalledHandlers) {
   event::Dispatcher dispatcher("admin_test");
   admin::AdminServer admin(dispatcher);
   admin::InstallStatsHandlers(admin, store_);
-  EXPECT_EQ(admin.Handle({"GET", "/reset_counters", ""}).status, 400);  // mutating: POST only
+  EXPECT_EQ(admin.Handle({"GET", "/reset_counters", ""}).status, 405);  // mutating: POST only
   EXPECT_EQ(store_.CounterValue("cluster.backend.upstream_rq_total"), 3u);
   EXPECT_EQ(admin.Handle({"POST", "/reset_counters", ""}).body, "OK\n");
   EXPECT_EQ(store_.CounterValue("cluster.backend.upstream_rq_total"), 0u);

@@ -1,0 +1,24 @@
+// What an access log line is made from: the stream's facts, its headers and its connection.
+#pragma once
+
+#include <cstdint>
+
+#include "proxy/http/header_map.h"
+#include "proxy/http/stream_info.h"
+#include "proxy/net/address.h"
+
+namespace pilotfish::access_log {
+
+// Borrowed views, valid for the duration of one Log() call. A tcp_proxy session has no headers.
+struct LogContext {
+  const http::StreamInfo& info;
+  const http::RequestHeaders* request_headers = nullptr;
+  const http::ResponseHeaders* response_headers = nullptr;
+  // %PROTOCOL%: "HTTP/1.1" or "HTTP/1.0"; null for TCP (then "-").
+  const char* protocol = nullptr;
+  const net::Address* downstream_local = nullptr;   // after original-dst recovery
+  const net::Address* downstream_remote = nullptr;  // the peer
+  uint64_t connection_id = 0;
+};
+
+}  // namespace pilotfish::access_log
