@@ -337,7 +337,7 @@ void AdsClient::FlushDeferredInterest() {
 }
 
 absl::Status AdsClient::Apply(TypeState& ts, std::vector<Resource> updated,
-                              std::vector<std::string> removed) {
+                              std::vector<std::string> removed, const std::string& version) {
   ++ts.stats.update_attempt;
   applying_ = true;
   absl::Status s = sink_.OnUpdate(ts.type_url, updated, removed);
@@ -351,7 +351,7 @@ absl::Status AdsClient::Apply(TypeState& ts, std::vector<Resource> updated,
     return s;
   }
   ++ts.stats.update_success;
-  sink_.OnOutcome(ts.type_url, XdsSink::Outcome::kSuccess, ts.stats.version_text);
+  sink_.OnOutcome(ts.type_url, XdsSink::Outcome::kSuccess, version);
   for (const auto& name : removed) ts.known.erase(name);
   for (const auto& r : updated) ts.known[r.name] = r.version;
   return s;
@@ -395,7 +395,7 @@ void AdsClient::OnSotwResponse(uint64_t generation, DiscoveryResponse r) {
     }
   }
   const bool decoded = status.ok();
-  if (decoded) status = Apply(*ts, std::move(updated), std::move(removed));
+  if (decoded) status = Apply(*ts, std::move(updated), std::move(removed), r.version_info());
   if (status.ok()) {
     ts->version_info = r.version_info();
     ts->stats.version_text = r.version_info();
@@ -451,7 +451,7 @@ void AdsClient::OnDeltaResponse(uint64_t generation, DeltaDiscoveryResponse r) {
   }
   for (const auto& name : r.removed_resources()) removed.push_back(name);
   const bool decoded = status.ok();
-  if (decoded) status = Apply(*ts, std::move(updated), std::move(removed));
+  if (decoded) status = Apply(*ts, std::move(updated), std::move(removed), r.system_version_info());
   if (status.ok()) {
     ts->stats.version_text = r.system_version_info();
     ts->stats.version = Fnv(r.system_version_info());

@@ -106,8 +106,8 @@ class AdsClient {
   void OnSotwResponse(uint64_t generation, envoy::service::discovery::v3::DiscoveryResponse r);
   void OnDeltaResponse(uint64_t generation,
                        envoy::service::discovery::v3::DeltaDiscoveryResponse r);
-  absl::Status Apply(TypeState& ts, std::vector<Resource> updated,
-                     std::vector<std::string> removed);
+  absl::Status Apply(TypeState& ts, std::vector<Resource> updated, std::vector<std::string> removed,
+                     const std::string& version);
   void FlushDeferredInterest();
   void FillNode(envoy::config::core::v3::Node* node);
 
