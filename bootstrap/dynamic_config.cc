@@ -106,8 +106,10 @@ absl::StatusOr<std::unique_ptr<DynamicConfig>> DynamicConfig::Create(
       }
     }
   }
-  return std::unique_ptr<DynamicConfig>(
+  auto out = std::unique_ptr<DynamicConfig>(
       new DynamicConfig(server, dynamic, std::move(configs), std::move(static_rds_names)));
+  out->filter_context_.node = node;
+  return out;
 }
 
 DynamicConfig::DynamicConfig(Server& server, const config::DynamicResources& dynamic,
@@ -355,9 +357,11 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
     if (it != listeners_.end() && it->second.hash == r.hash) continue;
     const auto& proto = static_cast<const envoy::config::listener::v3::Listener&>(*r.message);
     ListenerEntry entry;
-    auto lookup = [&warnings, &entry](const std::string& name, const google::protobuf::Any& any,
-                                      const std::string& p) {
-      return CreateNetworkFilter(name, any, p, &warnings, &entry.rds_names);
+    auto lookup = [this, &warnings, &entry](const std::string& name,
+                                            const google::protobuf::Any& any, const std::string& p,
+                                            const std::vector<xds::NetworkFilterRef>& observers) {
+      return CreateNetworkFilter(name, any, p, &warnings, &entry.rds_names, observers,
+                                 filter_context_);
     };
     auto l = xds::TranslateListener(proto, lookup, path, &warnings);
     if (!l.ok()) return l.status();

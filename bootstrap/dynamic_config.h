@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "bootstrap/file_subscription.h"
+#include "bootstrap/filter_table.h"
 #include "bootstrap/server.h"
 #include "proxy/config/bootstrap.h"
 #include "proxy/server/snapshot.h"
@@ -103,6 +104,7 @@ class DynamicConfig : public xds::XdsSink {
   std::unique_ptr<FileSubscription> cds_file_;            // path_config_source CDS
   std::unique_ptr<FileSubscription> lds_file_;            // path_config_source LDS
   std::vector<std::string> static_rds_names_;
+  FilterContext filter_context_;                    // the node, for filters built from LDS
   std::map<std::string, ListenerEntry> listeners_;  // newest version of each (maybe warming)
   std::map<std::string, std::shared_ptr<const config::Listener>> active_listeners_;
   std::map<std::string, ClusterEntry> clusters_;

@@ -10,6 +10,8 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "filters/http/fault/config.h"
 #include "filters/http/fault/filter.h"
+#include "filters/http/istio_stats/config.h"
+#include "filters/http/istio_stats/filter.h"
 #include "filters/http/router/filter.h"
 #include "filters/network/http_connection_manager/filter.h"
 #include "filters/network/tcp_proxy/filter.h"
@@ -144,7 +146,8 @@ void WarnFaultUpstreamClusterOnWeightedRoutes(
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::protobuf::Any& any,
                                                              const std::string& path,
                                                              std::vector<std::string>* warnings,
-                                                             std::vector<std::string>* rds_names) {
+                                                             std::vector<std::string>* rds_names,
+                                                             const FilterContext& context) {
   envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager proto;
   if (auto s = xds::UnpackAny(any, &proto, path); !s.ok()) return s;
   auto cfg = xds::TranslateHcm(proto, path, warnings);
@@ -167,6 +170,19 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
       fault_configs.push_back(*fault);
       runtime->filter_factories.push_back(
           std::make_shared<filters::fault::FaultFilterFactory>(f.name, *std::move(fault)));
+    } else if (f.type_url == xds::TypeUrl(xds::kIstioStatsType)) {
+      // Watches streams only: an observer, not a filter of the request path.
+      const auto* raw = dynamic_cast<const config::AnyConfig*>(f.config.get());
+      if (raw == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ".http_filters[", i, "] (", f.name, "): typed_config is required"));
+      }
+      auto stats = filters::istio_stats::ParseIstioStatsConfig(
+          ToAny(*raw), absl::StrCat(path, ".http_filters[", i, "].typed_config"), context.node,
+          warnings);
+      if (!stats.ok()) return stats.status();
+      runtime->observers.push_back(
+          std::make_shared<filters::istio_stats::IstioStats>(*std::move(stats)));
     } else {
       return absl::InvalidArgumentError(absl::StrCat(path, ".http_filters[", i, "] (", f.name,
                                                      "): filter type ", f.type_url,
@@ -226,14 +242,48 @@ absl::StatusOr<::pilotfish::router::RouteTableSharedPtr> CompileRouteConfigurati
   return *table;
 }
 
+// The chain's Istio stats / metadata-exchange filters before a terminal one, as observers.
+absl::StatusOr<access_log::StreamObserverList> CreateObservers(
+    const std::vector<xds::NetworkFilterRef>& refs, bool before_hcm, const FilterContext& context,
+    std::vector<std::string>* warnings) {
+  access_log::StreamObserverList out;
+  for (const xds::NetworkFilterRef& ref : refs) {
+    const std::string config_path = ref.path + ".typed_config";
+    const std::string type = xds::EffectiveTypeNameOf(*ref.typed_config);
+    if (type == xds::kIstioMetadataExchangeType) {
+      auto s = filters::istio_stats::CheckMetadataExchangeConfig(*ref.typed_config, config_path,
+                                                                 warnings);
+      if (!s.ok()) return s;
+      continue;
+    }
+    auto stats = filters::istio_stats::ParseIstioStatsConfig(*ref.typed_config, config_path,
+                                                             context.node, warnings);
+    if (!stats.ok()) return stats.status();
+    if (before_hcm) {
+      // Istio counts HTTP requests with the HTTP filter of the same name; TCP metrics of an
+      // HTTP connection are not emitted.
+      xds::Warn(warnings, ref.path,
+                "istio.stats before an http_connection_manager is ignored (use the HTTP filter)");
+      continue;
+    }
+    out.push_back(std::make_shared<filters::istio_stats::IstioStats>(*std::move(stats)));
+  }
+  return out;
+}
+
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
     const std::string& path, std::vector<std::string>* warnings,
-    std::vector<std::string>* rds_names) {
+    std::vector<std::string>* rds_names, const std::vector<xds::NetworkFilterRef>& observer_refs,
+    const FilterContext& context) {
   // Errors inside the filter's config name it from its typed_config.
   const std::string config_path = path + ".typed_config";
   const absl::string_view type = xds::TypeNameOf(typed_config);
-  if (type == xds::kHcmType) return CreateHcm(typed_config, config_path, warnings, rds_names);
+  auto observers = CreateObservers(observer_refs, type == xds::kHcmType, context, warnings);
+  if (!observers.ok()) return observers.status();
+  if (type == xds::kHcmType) {
+    return CreateHcm(typed_config, config_path, warnings, rds_names, context);
+  }
   if (type == xds::kTcpProxyType) {
     envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proto;
     if (auto s = xds::UnpackAny(typed_config, &proto, config_path); !s.ok()) return s;
@@ -241,8 +291,8 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     if (!cfg.ok()) return cfg.status();
     auto loggers = BuildAccessLoggers(cfg->access_logs, config_path + ".access_log");
     if (!loggers.ok()) return loggers.status();
-    return std::make_shared<filters::tcp_proxy::TcpProxyFactory>(std::move(*cfg),
-                                                                 *std::move(loggers));
+    return std::make_shared<filters::tcp_proxy::TcpProxyFactory>(
+        std::move(*cfg), *std::move(loggers), *std::move(observers));
   }
   return absl::InvalidArgumentError(absl::StrCat(path, " (", filter_name, "): network filter type ",
                                                  typed_config.type_url(),

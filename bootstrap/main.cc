@@ -69,9 +69,14 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> warnings;
   std::vector<std::string> rds_names;  // RDS route configs the static listeners use
-  auto lookup = [&warnings, &rds_names](const std::string& name, const google::protobuf::Any& any,
-                                        const std::string& path) {
-    return bootstrap::CreateNetworkFilter(name, any, path, &warnings, &rds_names);
+  bootstrap::FilterContext filter_context;
+  filter_context.node = proto->node();
+  auto lookup = [&warnings, &rds_names, &filter_context](
+                    const std::string& name, const google::protobuf::Any& any,
+                    const std::string& path,
+                    const std::vector<pilotfish::xds::NetworkFilterRef>& observers) {
+    return bootstrap::CreateNetworkFilter(name, any, path, &warnings, &rds_names, observers,
+                                          filter_context);
   };
   auto cfg = pilotfish::xds::TranslateBootstrap(*proto, lookup, &warnings);
   if (cfg.ok()) {

@@ -199,6 +199,8 @@ absl::Status Server::Initialize(ServerConfig config) {
                                    : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
   stats_ = std::make_unique<stats::Store>(config_.stats_config);
+  // Istio's standard metrics (filters/http/istio_stats) render without the "envoy_" prefix.
+  stats_->AddCustomNamespace("istiocustom");
   server_stats_ = std::make_unique<server::ServerStats>(*stats_);
   PublishAccessLogStats(*stats_);
   stats_->AddRefresher([this] {  // on main, before every read

@@ -3,9 +3,14 @@
 
 #include <cstdint>
 
+#include "proxy/config/types.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/stream_info.h"
 #include "proxy/net/address.h"
+
+namespace pilotfish::stats {
+class Store;
+}
 
 namespace pilotfish::access_log {
 
@@ -19,6 +24,10 @@ struct LogContext {
   const net::Address* downstream_local = nullptr;   // after original-dst recovery
   const net::Address* downstream_remote = nullptr;  // the peer
   uint64_t connection_id = 0;
+  // For stream observers: the process's stats store (null: no stats) and the accepting
+  // listener's traffic_direction.
+  stats::Store* stats = nullptr;
+  config::TrafficDirection direction = config::TrafficDirection::kUnspecified;
 };
 
 }  // namespace pilotfish::access_log

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/config/types.h"
 #include "proxy/net/connection.h"
 
 namespace pilotfish::server {
@@ -25,6 +26,7 @@ struct ListenerInfo {
   std::string stat_prefix;
   stats::Store* stats = nullptr;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  config::TrafficDirection traffic_direction = config::TrafficDirection::kUnspecified;
 };
 
 class NetworkFilterFactory {

@@ -98,6 +98,36 @@ TagProducer::TagProducer(const config::StatsConfig& config) {
 
 TagProducer::~TagProducer() = default;
 
+void ExtractInlineTags(std::string_view name, std::vector<Tag>* tags,
+                       std::vector<std::pair<size_t, size_t>>* cut) {
+  constexpr std::string_view kEq = "=.=";
+  constexpr std::string_view kEnd = ";.;";
+  size_t eq = name.find(kEq);
+  if (eq == std::string_view::npos) return;
+  const size_t already_cut = cut->size();
+  auto overlaps = [&](size_t b, size_t e) {
+    for (size_t i = 0; i < already_cut; ++i) {
+      if (b < (*cut)[i].second && (*cut)[i].first < e) return true;
+    }
+    return false;
+  };
+  while (eq != std::string_view::npos) {
+    // The key runs back to the previous '.' or ";.;" (or the start); the value to the next ";.;".
+    size_t key_begin = name.rfind('.', eq);
+    key_begin = key_begin == std::string_view::npos ? 0 : key_begin + 1;
+    if (key_begin < name.size() && name[key_begin] == ';') ++key_begin;
+    const size_t value_begin = eq + kEq.size();
+    const size_t end = name.find(kEnd, value_begin);
+    if (end == std::string_view::npos || key_begin >= eq) break;
+    if (!overlaps(key_begin, end + kEnd.size())) {
+      tags->push_back(Tag{std::string(name.substr(key_begin, eq - key_begin)),
+                          std::string(name.substr(value_begin, end - value_begin))});
+      cut->emplace_back(key_begin, end + kEnd.size());
+    }
+    eq = name.find(kEq, end + kEnd.size());
+  }
+}
+
 std::string TagProducer::Produce(std::string_view name, std::vector<Tag>* tags) const {
   std::vector<std::pair<size_t, size_t>> cut;
   const size_t first = tags->size();
@@ -108,6 +138,7 @@ std::string TagProducer::Produce(std::string_view name, std::vector<Tag>* tags) 
     for (size_t i = first; i < tags->size() && !seen; ++i) seen = (*tags)[i].name == e->name();
     if (!seen) e->Extract(name, tags, &cut);
   }
+  ExtractInlineTags(name, tags, &cut);
   for (const Tag& t : fixed_tags_) tags->push_back(t);
   if (cut.empty()) return std::string(name);
   std::sort(cut.begin(), cut.end());

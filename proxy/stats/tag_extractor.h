@@ -110,6 +110,13 @@ inline bool IsDefaultTagName(std::string_view tag_name) {
   return false;
 }
 
+// Istio's inline labels: each "<key>=.=<value>;.;" segment of a name becomes the tag <key> and
+// is cut ("istiocustom.reporter=.=source;.;istio_requests_total" -> "istiocustom.
+// istio_requests_total" with reporter="source"). Segments an earlier extractor already cut
+// (Istio's own stats_tags regexes for the same keys) are skipped.
+void ExtractInlineTags(std::string_view name, std::vector<Tag>* tags,
+                       std::vector<std::pair<size_t, size_t>>* cut);
+
 class TagProducer {
  public:
   explicit TagProducer(const config::StatsConfig& config);

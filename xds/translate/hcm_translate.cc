@@ -89,7 +89,7 @@ absl::Status TranslateHttpFilters(const google::protobuf::RepeatedPtrField<HttpF
     const std::string label = absl::StrCat(p, " (", filter.name(), ")");
     std::string type;
     if (filter.has_typed_config()) {
-      type = std::string(TypeNameOf(filter.typed_config()));
+      type = EffectiveTypeNameOf(filter.typed_config());
     } else if (filter.name() == "envoy.filters.http.router" || filter.name() == "envoy.router") {
       type = std::string(kRouterType);  // Envoy accepts the router by name, config empty
     } else if (filter.name() == "envoy.filters.http.fault" || filter.name() == "envoy.fault") {
@@ -109,8 +109,8 @@ absl::Status TranslateHttpFilters(const google::protobuf::RepeatedPtrField<HttpF
     if (type == kRouterType) {
       XDS_RETURN_IF_ERROR(TranslateRouter(filter, p, out));
       have_router = true;
-    } else if (type == kFaultType) {
-      // Parsed by the fault filter's own config factory (bootstrap/filter_table.cc).
+    } else if (type == kFaultType || type == kIstioStatsType) {
+      // Parsed by the filter's own config factory (bootstrap/filter_table.cc).
       if (filter.has_typed_config()) {
         http_filter.config = std::make_shared<const config::AnyConfig>(
             filter.typed_config().type_url(), filter.typed_config().value());

@@ -105,12 +105,22 @@ absl::StatusOr<config::FilterChain> TranslateFilterChain(const FilterChain& chai
     return InvalidAt(FieldPath(path, "filters"),
                      "a terminal filter (http_connection_manager or tcp_proxy) is required");
   }
+  std::vector<NetworkFilterRef> observers;
   for (int i = 0; i < chain.filters_size(); ++i) {
     const auto& filter = chain.filters(i);
     const std::string p = IndexPath(path, "filters", i);
     XDS_RETURN_IF_ERROR(CheckFields(filter, p, {.handled = {"name", "typed_config"}}));
     const std::string label = absl::StrCat(p, " (", filter.name(), ")");
     if (!filter.has_typed_config()) return InvalidAt(label, "typed_config is required");
+    if (IsObserverNetworkFilter(filter.typed_config())) {
+      // Istio's stats / metadata exchange: watch the terminal filter's connections.
+      if (i + 1 == chain.filters_size()) {
+        return InvalidAt(label, "must be followed by a terminal filter (tcp_proxy or HCM)");
+      }
+      observers.push_back(NetworkFilterRef{
+          .name = filter.name(), .typed_config = &filter.typed_config(), .path = p});
+      continue;
+    }
     if (!IsTerminalNetworkFilter(filter.typed_config())) {
       return InvalidAt(label, absl::StrCat("network filter type ", filter.typed_config().type_url(),
                                            " is not supported by pilotfish"));
@@ -118,7 +128,7 @@ absl::StatusOr<config::FilterChain> TranslateFilterChain(const FilterChain& chai
     if (i + 1 != chain.filters_size()) {
       return InvalidAt(label, "a terminal filter must be the last filter of its chain");
     }
-    XDS_ASSIGN_OR_RETURN(out.terminal, lookup(filter.name(), filter.typed_config(), p));
+    XDS_ASSIGN_OR_RETURN(out.terminal, lookup(filter.name(), filter.typed_config(), p, observers));
     if (out.terminal == nullptr) {
       return absl::InternalError(absl::StrCat(label, ": the filter lookup returned no factory"));
     }
@@ -158,6 +168,12 @@ absl::Status TranslateListenerFilters(const Listener& listener, absl::string_vie
 }
 
 }  // namespace
+
+bool IsObserverNetworkFilter(const google::protobuf::Any& typed_config) {
+  if (TypeNameOf(typed_config) != kTypedStructType) return false;
+  const std::string type = EffectiveTypeNameOf(typed_config);
+  return type == kIstioStatsType || type == kIstioMetadataExchangeType;
+}
 
 bool IsTerminalNetworkFilter(const google::protobuf::Any& typed_config) {
   const absl::string_view type = TypeNameOf(typed_config);

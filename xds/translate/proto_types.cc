@@ -38,6 +38,15 @@ absl::string_view TypeNameOf(const google::protobuf::Any& any) {
 
 std::string TypeUrl(absl::string_view type_name) { return absl::StrCat(kTypeUrlPrefix, type_name); }
 
+std::string EffectiveTypeNameOf(const google::protobuf::Any& any) {
+  if (TypeNameOf(any) != kTypedStructType) return std::string(TypeNameOf(any));
+  udpa::type::v1::TypedStruct typed;
+  if (!typed.ParseFromString(any.value())) return std::string(kTypedStructType);
+  const absl::string_view url = typed.type_url();
+  const size_t slash = url.rfind('/');
+  return std::string(slash == absl::string_view::npos ? url : url.substr(slash + 1));
+}
+
 absl::Status UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message,
                        absl::string_view path) {
   const std::string& expected = message->GetDescriptor()->full_name();

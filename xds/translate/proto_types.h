@@ -33,11 +33,19 @@ inline constexpr absl::string_view kPreviousHostsType =
     "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 inline constexpr absl::string_view kRawBufferType =
     "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
+inline constexpr absl::string_view kTypedStructType = "udpa.type.v1.TypedStruct";
+// Istio's stats and metadata-exchange filters, sent as TypedStructs naming these types.
+inline constexpr absl::string_view kIstioStatsType = "stats.PluginConfig";
+inline constexpr absl::string_view kIstioMetadataExchangeType =
+    "envoy.tcp.metadataexchange.config.MetadataExchange";
 inline constexpr absl::string_view kTlsTypePrefix = "envoy.extensions.transport_sockets.tls.";
 
 // The message type name of an Any ("a.b.C" from "type.googleapis.com/a.b.C").
 absl::string_view TypeNameOf(const google::protobuf::Any& any);
 std::string TypeUrl(absl::string_view type_name);
+// The type an Any carries, looking through a udpa.type.v1.TypedStruct to the type it names
+// (Istio wraps filters whose protos Envoy's API does not ship that way).
+std::string EffectiveTypeNameOf(const google::protobuf::Any& any);
 
 // Unpacks `any` into `message`; the error names `path`, the expected and the actual type.
 absl::Status UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message,

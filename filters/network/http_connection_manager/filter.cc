@@ -98,7 +98,8 @@ void ActiveStream::LogAccess() {
   if (logged_) return;
   logged_ = true;
   const access_log::AccessLoggerList& loggers = cm_.config().access_logs;
-  if (loggers.empty()) return;
+  const access_log::StreamObserverList& observers = cm_.config().observers;
+  if (loggers.empty() && observers.empty()) return;
   // A completed response ended with its last byte out (Envoy's DURATION); a reset ends now.
   info_.end = info_.last_downstream_tx.time_since_epoch().count() != 0 ? info_.last_downstream_tx
                                                                        : dispatcher().time().Now();
@@ -111,8 +112,11 @@ void ActiveStream::LogAccess() {
       .protocol = headers_->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
       .downstream_local = &c.local_address(),
       .downstream_remote = &c.remote_address(),
-      .connection_id = c.id()};
+      .connection_id = c.id(),
+      .stats = cm_.listener_info().stats,
+      .direction = cm_.listener_info().traffic_direction};
   access_log::LogAll(loggers, ctx);
+  for (const auto& o : observers) o->OnStreamComplete(ctx);
 }
 
 void ActiveStream::DecodeHeaders(bool end_stream) {

@@ -9,6 +9,7 @@
 
 #include "filters/network/http_connection_manager/stats.h"
 #include "proxy/access_log/access_logger.h"
+#include "proxy/access_log/stream_observer.h"
 #include "proxy/config/hcm.h"
 #include "proxy/http/filter.h"
 #include "proxy/http1/codec.h"
@@ -24,6 +25,7 @@ struct HcmRuntimeConfig {
   ::pilotfish::router::RouteTableSharedPtr route_table;
   std::vector<http::HttpFilterFactorySharedPtr> filter_factories;
   access_log::AccessLoggerList access_logs;
+  access_log::StreamObserverList observers;  // Istio's stats filter
   // http.<stat_prefix>.* and the listener's stats, created by the first connection (the store
   // comes with it) and kept here because connections hold this config to their end.
   stats::LazyStats<HcmStats> stats;

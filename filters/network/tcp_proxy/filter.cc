@@ -9,7 +9,8 @@ class TcpProxySession : public server::Session {
   // by LDS while the connection lasts frees nothing under it.
   TcpProxySession(server::Worker& worker, std::shared_ptr<const TcpProxyFactory> factory,
                   const config::TcpProxy& config, net::ConnectionPtr downstream,
-                  const TcpProxyStats* stats, const server::ListenerStats* listener_stats)
+                  const TcpProxyStats* stats, const server::ListenerStats* listener_stats,
+                  const net::ListenerInfo& info)
       : worker_(worker),
         factory_(std::move(factory)),
         config_(config),
@@ -17,7 +18,9 @@ class TcpProxySession : public server::Session {
         down_cb_(*this, true),
         up_cb_(*this, false),
         stats_(stats),
-        listener_stats_(listener_stats) {
+        listener_stats_(listener_stats),
+        store_(info.stats),
+        direction_(info.traffic_direction) {
     info_.start_time = worker.dispatcher().time().SystemNow();
     info_.start_mono = worker.dispatcher().time().Now();
     if (stats_ != nullptr) stats_->scope.Inc(stats_->downstream_cx_total);
@@ -51,6 +54,10 @@ class TcpProxySession : public server::Session {
     }
     auto* cluster = worker_.cluster_manager().Get(*cluster_name);
     if (cluster != nullptr) info_.upstream_cluster = *cluster_name;
+    if (!factory_->observers().empty()) {
+      const access_log::LogContext ctx = Context();
+      for (const auto& o : factory_->observers()) o->OnConnectionOpen(ctx);
+    }
     upstream::HostSharedPtr host = cluster != nullptr ? cluster->lb->ChooseHost(nullptr) : nullptr;
     if (host == nullptr) {
       if (cluster == nullptr && stats_ != nullptr) {
@@ -101,13 +108,19 @@ class TcpProxySession : public server::Session {
     if (logged_) return;
     logged_ = true;
     const access_log::AccessLoggerList& loggers = factory_->access_logs();
-    if (loggers.empty()) return;
+    if (loggers.empty() && factory_->observers().empty()) return;
     info_.end = worker_.dispatcher().time().Now();
-    const access_log::LogContext ctx{.info = info_,
-                                     .downstream_local = &downstream_->local_address(),
-                                     .downstream_remote = &downstream_->remote_address(),
-                                     .connection_id = downstream_->id()};
+    const access_log::LogContext ctx = Context();
     access_log::LogAll(loggers, ctx);
+    for (const auto& o : factory_->observers()) o->OnStreamComplete(ctx);
+  }
+  access_log::LogContext Context() const {
+    return access_log::LogContext{.info = info_,
+                                  .downstream_local = &downstream_->local_address(),
+                                  .downstream_remote = &downstream_->remote_address(),
+                                  .connection_id = downstream_->id(),
+                                  .stats = store_,
+                                  .direction = direction_};
   }
 
   void ArmIdle() {
@@ -174,6 +187,8 @@ class TcpProxySession : public server::Session {
   bool down_eof_ = false, up_eof_ = false, closing_ = false;
   const TcpProxyStats* stats_;
   const server::ListenerStats* listener_stats_;
+  stats::Store* store_;  // for stream observers; null: no stats
+  config::TrafficDirection direction_;
   upstream::ClusterInfoSharedPtr cluster_;  // for its stats
   bool upstream_counted_ = false;
   bool upstream_connected_ = false;
@@ -190,7 +205,7 @@ void TcpProxyFactory::OnNewConnection(server::Worker& worker, net::ConnectionPtr
           ? &listener_stats_.Get(info.stats, info.stat_prefix)
           : nullptr;
   auto s = std::make_unique<TcpProxySession>(worker, shared_from_this(), config_,
-                                             std::move(connection), stats, listener_stats);
+                                             std::move(connection), stats, listener_stats, info);
   TcpProxySession* raw = s.get();
   worker.AddSession(std::move(s));
   raw->Start();

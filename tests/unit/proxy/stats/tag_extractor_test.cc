@@ -148,5 +148,33 @@ TEST(TagExtractorTest, Re2Rewrite) {
   EXPECT_EQ(TagExtractor::Create("x", "no_group"), nullptr);
 }
 
+TEST(TagExtractorTest, InlineIstioLabels) {
+  TagProducer p(config::StatsConfig{});
+  Extracted e =
+      Produce(p,
+              "istiocustom.reporter=.=source;.;destination_service=.=reviews.default.svc;.;"
+              "grpc_response_status=.=;.;istio_requests_total");
+  EXPECT_EQ(e.name, "istiocustom.istio_requests_total");
+  EXPECT_EQ(e.tags, (std::vector<Tag>{{"reporter", "source"},
+                                      {"destination_service", "reviews.default.svc"},
+                                      {"grpc_response_status", ""}}));
+  // Without the namespace, as Istio's wasm-era names were.
+  e = Produce(p, "reporter=.=destination;.;istio_tcp_sent_bytes_total");
+  EXPECT_EQ(e.name, "istio_tcp_sent_bytes_total");
+  EXPECT_EQ(e.tags, (std::vector<Tag>{{"reporter", "destination"}}));
+  // An unterminated segment is left alone.
+  e = Produce(p, "istiocustom.reporter=.=source");
+  EXPECT_EQ(e.name, "istiocustom.reporter=.=source");
+  EXPECT_TRUE(e.tags.empty());
+}
+
+TEST(TagExtractorTest, InlineLabelsSkipWhatIstioStatsTagsTook) {
+  // Istio's bootstrap extracts reporter itself: one tag, not two.
+  TagProducer p(IstioConfig());
+  Extracted e = Produce(p, "reporter=.=source;.;response_code=.=200;.;istio_requests_total");
+  EXPECT_EQ(e.name, "istio_requests_total");
+  EXPECT_EQ(e.tags, (std::vector<Tag>{{"reporter", "source"}, {"response_code", "200"}}));
+}
+
 }  // namespace
 }  // namespace pilotfish::stats

@@ -137,6 +137,50 @@ TEST(ListenerTranslateTest, IstioStyleOutboundListener) {
   EXPECT_NE(l->config_hash, 0u);
 }
 
+constexpr char kIstioStatsFilter[] =
+    " "
+    R"txt(
+  filters {
+    name: "istio.stats"
+    typed_config {
+      [type.googleapis.com/udpa.type.v1.TypedStruct] {
+        type_url: "type.googleapis.com/stats.PluginConfig"
+        value { fields { key: "reporter" value { string_value: "SERVER_GATEWAY" } } }
+      }
+    }
+  })txt";
+
+TEST(ListenerTranslateTest, IstioStatsBeforeTheTerminalFilterIsHandedToIt) {
+  std::vector<std::string> seen;
+  NetworkFilterLookup lookup = [&seen](const std::string& name, const google::protobuf::Any&,
+                                       const std::string& path,
+                                       const std::vector<NetworkFilterRef>& observers)
+      -> absl::StatusOr<net::NetworkFilterFactorySharedPtr> {
+    for (const NetworkFilterRef& o : observers) seen.push_back(o.name + "@" + o.path);
+    return std::make_shared<FakeFactory>(name);
+  };
+  auto l = TranslateListener(
+      ParseText<Listener>(std::string(R"txt(address { socket_address { address: "0.0.0.0"
+                          port_value: 1 } } filter_chains {)txt") +
+                          kIstioStatsFilter + kTcpFilter + "}"),
+      lookup, "listeners[0]", nullptr);
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(seen, std::vector<std::string>{"istio.stats@listeners[0].filter_chains[0].filters[0]"});
+  // Last in its chain it has nothing to watch; any other TypedStruct is still unsupported.
+  EXPECT_NE(Error(std::string(R"txt(address { socket_address { address: "0.0.0.0"
+                  port_value: 1 } } filter_chains {)txt") +
+                  kIstioStatsFilter + "}")
+                .find("filters[0] (istio.stats): must be followed by a terminal filter"),
+            std::string::npos);
+  std::string other = kIstioStatsFilter;
+  other.replace(other.find("stats.PluginConfig"), 18, "io.istio.other.Cfg");
+  EXPECT_NE(Error(std::string(R"txt(address { socket_address { address: "0.0.0.0"
+                  port_value: 1 } } filter_chains {)txt") +
+                  other + kTcpFilter + "}")
+                .find("is not supported by pilotfish"),
+            std::string::npos);
+}
+
 TEST(ListenerTranslateTest, ConfigHashIsDeterministicAndSensitive) {
   const std::string text = kAddress + R"txt(filter_chains {)txt" + kTcpFilter + R"txt(})txt";
   auto a = Translate(text);

@@ -39,7 +39,8 @@ class FakeFactory : public net::NetworkFilterFactory {
 // Translates HCM and tcp_proxy (so their errors surface) and returns a FakeFactory.
 inline NetworkFilterLookup TranslatingLookup(std::vector<std::string>* warnings) {
   return [warnings](const std::string& name, const google::protobuf::Any& any,
-                    const std::string& path) -> absl::StatusOr<net::NetworkFilterFactorySharedPtr> {
+                    const std::string& path, const std::vector<NetworkFilterRef>&)
+             -> absl::StatusOr<net::NetworkFilterFactorySharedPtr> {
     const std::string config_path = path + ".typed_config";
     if (TypeNameOf(any) == kHcmType) {
       envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager hcm;
