@@ -17,8 +17,10 @@ usage: bench/load/run.sh [options]
   --warmup S        warm-up seconds before each measured run (default 2)
   --pilotfish PATH  pilotfish binary (default ./build/bootstrap/pilotfish; env PILOTFISH_BIN)
   --only LIST       comma-separated subset of: direct,pilotfish,nginx,haproxy (the default),
-                    and pilotfish-observed: pilotfish with an access log to a file (Istio's
-                    default format) on top of its stats, to report observed / plain req/s
+                    pilotfish-observed: pilotfish with Istio's metrics (istio.stats filter) and an
+                    access log to a file (Istio's default format) on top of its stats, and
+                    pilotfish-bare: stats rejected (stats_matcher reject_all), no logs; with both,
+                    the report gives observed / bare req/s
   --json FILE       also write the results as JSON to FILE
   --no-pin          do not pin processes to CPUs with taskset
   --keep            keep the temp directory (configs, logs, raw wrk output) and print its path
@@ -69,7 +71,7 @@ done
 ((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
 [[ -z $json_out || $json_out == /* ]] || json_out="$PWD/$json_out"
 
-all_targets=(direct pilotfish pilotfish-observed nginx haproxy)
+all_targets=(direct pilotfish pilotfish-observed pilotfish-bare nginx haproxy)
 targets=()
 IFS=, read -ra wanted <<<"$only"
 for t in "${all_targets[@]}"; do
@@ -432,6 +434,7 @@ istio_log_format='[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PAT
 
 run_pilotfish() { run_pilotfish_as pilotfish; }
 run_pilotfish_observed() { run_pilotfish_as pilotfish-observed; }
+run_pilotfish_bare() { run_pilotfish_as pilotfish-bare; }
 
 # run_pilotfish_as TARGET: "pilotfish" (stats only: they are always on) or "pilotfish-observed"
 # (plus an access log file in Istio's format, flushed every second as Istio runs Envoy).
@@ -442,9 +445,27 @@ run_pilotfish_as() {
     skip "$target" "binary not found or not executable: $pilotfish (build: cd build && ninja -j2 pilotfish)"
     return
   fi
-  local port access_log="" extra_args=()
+  local port access_log="" extra_args=() istio_filter="" top_level=""
   port=$(free_port)
+  if [[ $target == pilotfish-bare ]]; then
+    top_level="stats_config:
+  stats_matcher: { reject_all: true }"
+  fi
   if [[ $target == pilotfish-observed ]]; then
+    # As an Istio sidecar's outbound listener: node identity, the stats filter before the router.
+    top_level="node:
+  id: sidecar~127.0.0.1~bench-v1.default~default.svc.cluster.local
+  metadata:
+    WORKLOAD_NAME: bench-v1
+    NAMESPACE: default
+    CLUSTER_ID: Kubernetes
+    LABELS: { app: bench, version: v1 }"
+    istio_filter="
+          - name: istio.stats
+            typed_config:
+              \"@type\": type.googleapis.com/udpa.type.v1.TypedStruct
+              type_url: type.googleapis.com/stats.PluginConfig
+              value: {}"
     access_log="
           access_log:
           - name: envoy.access_loggers.file
@@ -477,7 +498,7 @@ static_resources:
               routes:
               - match: { prefix: "/" }
                 route: { cluster: upstream }
-          http_filters:
+          http_filters:$istio_filter
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -492,7 +513,11 @@ static_resources:
         - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: $up_port }
+$top_level
 EOF
+  if [[ $target == pilotfish-observed ]]; then
+    sed -i 's/^    filter_chains:/    traffic_direction: OUTBOUND\n    filter_chains:/' "$work/$target.yaml"
+  fi
   "${pin_proxy[@]}" "$pilotfish" -c "$work/$target.yaml" --concurrency 1 -l warning \
     "${extra_args[@]}" >"$work/$target.log" 2>&1 &
   local pid=$!
@@ -559,7 +584,7 @@ print()
 cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "peak RSS MiB",
         "measured processes"]
 rows = []
-for t in ("direct", "pilotfish", "pilotfish-observed", "nginx", "haproxy"):
+for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "nginx", "haproxy"):
     r = results.get(t)
     if r is None:
         continue
@@ -609,6 +634,15 @@ if "pilotfish-observed" in results:
     else:
         ratios["pilotfish_observed_rps_vs_pilotfish"] = None
         print("pilotfish-observed req/s / pilotfish req/s: n/a")
+if "pilotfish-observed" in results and "pilotfish-bare" in results:
+    obs, bare = results["pilotfish-observed"], results["pilotfish-bare"]
+    if bare.get("status") == "ok" and obs.get("status") == "ok":
+        ratios["pilotfish_observed_rps_vs_bare"] = obs["rps"] / bare["rps"]
+        print(f"pilotfish-observed req/s / pilotfish-bare req/s: {obs['rps'] / bare['rps']:.3f} "
+              "(stats + Istio metrics + access log vs all disabled)")
+    else:
+        ratios["pilotfish_observed_rps_vs_bare"] = None
+        print("pilotfish-observed req/s / pilotfish-bare req/s: n/a")
 if "nginx" in results:
     ng = results["nginx"]
     if pf.get("status") == "ok" and ng.get("status") == "ok" and ng["p99_us"] > 0:
