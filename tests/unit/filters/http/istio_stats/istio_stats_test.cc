@@ -2,6 +2,8 @@
 // metadata, the labels of a request per direction, stat names and counting into a store.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "filters/http/istio_stats/config.h"
 #include "filters/http/istio_stats/filter.h"
 #include "google/protobuf/util/json_util.h"
@@ -55,10 +57,13 @@ TEST(IstioStatsConfigTest, ParsesIstioFieldsAndWarnsAboutUnappliedOnes) {
   EXPECT_FALSE((*c)->Dropped("requests_total"));
   EXPECT_TRUE((*c)->Removes("requests_total", "source_app"));
   EXPECT_FALSE((*c)->Removes("response_bytes", "source_app"));
+  // A Struct's fields come in no fixed order: so do the warnings.
   ASSERT_EQ(warnings.size(), 2u);
+  std::sort(warnings.begin(), warnings.end());
   EXPECT_NE(warnings[0].find("f.typed_config.value.metrics[2].dimensions"), std::string::npos)
       << warnings[0];
-  EXPECT_NE(warnings[1].find("tcp_reporting_duration"), std::string::npos) << warnings[1];
+  EXPECT_NE(warnings[1].find("f.typed_config.value.tcp_reporting_duration"), std::string::npos)
+      << warnings[1];
 }
 
 TEST(IstioStatsConfigTest, RejectsUnknownFieldsAndBadValues) {
