@@ -246,7 +246,7 @@ absl::Status Server::Initialize(ServerConfig config) {
     dynamic_ = *std::move(dyn);
   } else if (!config_.static_rds_names.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "route_config_name '", config_.static_rds_names[0],
+        "route_config_name '", config_.static_rds_names[0].name,
         "': an HCM uses rds but there is no dynamic_resources.ads_config to fetch it from"));
   }
   if (config_.admin_address) {
