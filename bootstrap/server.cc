@@ -329,6 +329,7 @@ void Server::SetClusterEndpoints(const std::string& cluster,
 void Server::SetHosts(const std::string& cluster, const std::vector<HostSpec>& specs) {
   // Reuse the Host of an unchanged (address, hostname, weight): its pools and outlier state stay.
   auto hosts = std::make_shared<upstream::HostSet>();
+  hosts->hosts.reserve(specs.size());  // kept for the cluster's life: no growth slack
   auto it = hosts_.find(cluster);
   for (const auto& spec : specs) {
     upstream::HostSharedPtr reuse;
