@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -22,9 +23,14 @@
 namespace pilotfish::bootstrap {
 namespace {
 
-// Envoy's default initial_fetch_timeout: how long a listener waits for its routes (and the
-// server for endpoints) before serving without them.
-constexpr std::chrono::seconds kWarmingTimeout{15};
+using FetchKey = InitialFetchTimeouts::Key;
+
+// Envoy's stat names: ':' in a route config name becomes '_'.
+std::string RdsStatName(const config::RdsRef& ref) {
+  std::string name = ref.name;
+  std::replace(name.begin(), name.end(), ':', '_');
+  return absl::StrCat("http.", ref.stat_prefix, ".rds.", name, ".init_fetch_timeout");
+}
 
 std::string AddressKey(const config::Listener& l) {
   return absl::StrCat(l.address.address, "_", l.address.port);
@@ -60,7 +66,7 @@ absl::StatusOr<std::string> GrpcTarget(const config::Cluster& cluster) {
 
 absl::StatusOr<std::unique_ptr<DynamicConfig>> DynamicConfig::Create(
     Server& server, const config::DynamicResources& dynamic, const ClusterLookup& find_cluster,
-    const envoy::config::core::v3::Node& node, std::vector<std::string> static_rds_names) {
+    const envoy::config::core::v3::Node& node, std::vector<config::RdsRef> static_rds) {
   std::vector<xds::AdsClientConfig> configs;
   // One client per gRPC source: ADS carries every type; api_config_source (non-aggregated)
   // gets one stream per type, RDS riding with LDS's source and EDS with CDS's.
@@ -107,15 +113,19 @@ absl::StatusOr<std::unique_ptr<DynamicConfig>> DynamicConfig::Create(
     }
   }
   auto out = std::unique_ptr<DynamicConfig>(
-      new DynamicConfig(server, dynamic, std::move(configs), std::move(static_rds_names)));
+      new DynamicConfig(server, dynamic, std::move(configs), std::move(static_rds)));
   out->filter_context_.node = node;
   return out;
 }
 
 DynamicConfig::DynamicConfig(Server& server, const config::DynamicResources& dynamic,
                              std::vector<xds::AdsClientConfig> client_configs,
-                             std::vector<std::string> static_rds_names)
-    : server_(server), static_rds_names_(std::move(static_rds_names)) {
+                             std::vector<config::RdsRef> static_rds)
+    : server_(server),
+      static_rds_(std::move(static_rds)),
+      cds_fetch_timeout_(dynamic.cds_initial_fetch_timeout),
+      lds_fetch_timeout_(dynamic.lds_initial_fetch_timeout),
+      fetches_(server.main_dispatcher().time()) {
   bool cds_grpc = false;
   bool lds_grpc = false;
   for (auto& cc : client_configs) {
@@ -140,16 +150,8 @@ DynamicConfig::DynamicConfig(Server& server, const config::DynamicResources& dyn
                                                    xds::kListenerTypeUrl, *this);
   }
   trim_timer_ = std::make_unique<event::Timer>(server.main_dispatcher(), [] { malloc_trim(0); });
-  warming_timer_ = std::make_unique<event::Timer>(server.main_dispatcher(), [this] {
-    PF_LOG(kWarning, "xds: initial fetch timeout: serving without the missing routes/endpoints");
-    Publish(ActivateWarmed(true));
-    if (cds_applied_ && lds_applied_ && !initialized_) {
-      initialized_ = true;
-      // Ready once every worker serves what was just published (listening sockets included).
-      server_.AfterWorkers([this] { server_.SetInitialized(); });
-    }
-    CheckInitialized();
-  });
+  fetch_timer_ = std::make_unique<event::Timer>(server.main_dispatcher(),
+                                                [this] { OnInitialFetchTimeouts(); });
 }
 
 DynamicConfig::~DynamicConfig() {
@@ -199,6 +201,7 @@ void DynamicConfig::OnOutcome(const std::string& type_url, Outcome outcome,
     for (unsigned char c : version) h = (h ^ c) * 0x100000001b3ULL;
     store.SetGauge(prefix + "version", h >> 11);  // fits a double exactly in Prometheus output
   }
+  if (outcome == Outcome::kRejected) EndInitialFetches(type_url);
 }
 
 void DynamicConfig::OnConnectedState(bool connected) {
@@ -206,6 +209,13 @@ void DynamicConfig::OnConnectedState(bool connected) {
 }
 
 void DynamicConfig::Start() {
+  // The wildcard subscriptions start waiting now (filesystem sources have no fetch timeout).
+  if (!cds_applied_ && cds_file_ == nullptr) {
+    fetches_.Start({xds::kClusterTypeUrl, ""}, cds_fetch_timeout_);
+  }
+  if (!lds_applied_ && lds_file_ == nullptr) {
+    fetches_.Start({xds::kListenerTypeUrl, ""}, lds_fetch_timeout_);
+  }
   UpdateInterest();                              // RDS names of static listeners
   if (cds_file_ != nullptr) cds_file_->Start();  // clusters before the listeners that use them
   if (lds_file_ != nullptr) lds_file_->Start();
@@ -271,6 +281,7 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
     Publish({});
     for (const auto& name : changed) {
       const config::Cluster& c = clusters_[name].info->config();
+      StartClusterFetch(c);
       if (c.type == config::ClusterType::kEds) {
         auto eit = endpoints_.find(c.eds_service_name);
         if (eit != endpoints_.end()) {
@@ -286,11 +297,16 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
         server_.StartClusterDiscovery(c);
       }
     }
-    for (const auto& name : gone) server_.StopClusterDiscovery(name);
+    for (const auto& name : gone) {
+      server_.StopClusterDiscovery(name);
+      eds_done_.erase(name);
+      fetches_.Stop({xds::kEndpointTypeUrl, name});
+    }
     PF_LOG(kInfo, "xds: cds: %zu clusters (%zu added/changed, %zu removed)", clusters_.size(),
            changed.size(), gone.size());
   }
   cds_applied_ = true;
+  fetches_.Stop({xds::kClusterTypeUrl, ""});
   UpdateInterest();
   CheckInitialized();
   return absl::OkStatus();
@@ -328,7 +344,12 @@ absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& up
                                 const std::vector<config::Endpoint>& eps) {
     auto it = users.find(service);
     if (it == users.end()) return;
-    for (const std::string* cluster : it->second) server_.SetClusterEndpoints(*cluster, eps);
+    for (const std::string* cluster : it->second) {
+      server_.SetClusterEndpoints(*cluster, eps);
+      // The first answer (a removal included: the resource does not exist) ends the wait.
+      eds_done_.insert(*cluster);
+      fetches_.Stop({xds::kEndpointTypeUrl, *cluster});
+    }
   };
   // Only the serialized assignment is kept: the hosts live in the host sets.
   for (const auto& c : changed) {
@@ -336,7 +357,14 @@ absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& up
     publish(c.resource->name, c.endpoints);
   }
   for (const auto& name : removed) {
-    if (endpoints_.erase(name) > 0) publish(name, {});
+    if (endpoints_.erase(name) > 0) {
+      publish(name, {});
+    } else if (auto it = users.find(name); it != users.end()) {
+      for (const std::string* cluster : it->second) {
+        eds_done_.insert(*cluster);
+        fetches_.Stop({xds::kEndpointTypeUrl, *cluster});
+      }
+    }
   }
   if (!changed.empty() || !removed.empty()) server_.AfterWorkers(ReportApplied("endpoint"));
   CheckInitialized();
@@ -360,8 +388,7 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
     auto lookup = [this, &warnings, &entry](const std::string& name,
                                             const google::protobuf::Any& any, const std::string& p,
                                             const std::vector<xds::NetworkFilterRef>& observers) {
-      return CreateNetworkFilter(name, any, p, &warnings, &entry.rds_names, observers,
-                                 filter_context_);
+      return CreateNetworkFilter(name, any, p, &warnings, &entry.rds, observers, filter_context_);
     };
     auto l = xds::TranslateListener(proto, lookup, path, &warnings);
     if (!l.ok()) return l.status();
@@ -426,11 +453,12 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
   }
   UpdateInterest();
   if (!changed.empty() || !gone.empty()) {
-    Publish(ActivateWarmed(false));
+    Publish(ActivateWarmed());
     PF_LOG(kInfo, "xds: lds: %zu listeners (%zu added/changed, %zu removed)", listeners_.size(),
            changed.size(), gone.size());
   }
   lds_applied_ = true;
+  fetches_.Stop({xds::kListenerTypeUrl, ""});
   CheckInitialized();
   return absl::OkStatus();
 }
@@ -453,20 +481,26 @@ absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updat
   }
   LogWarnings(warnings);
   for (const auto& name : removed) changed += next.erase(name);
-  if (changed == 0) return absl::OkStatus();
+  // Every name answered (a removal included: it does not exist) has had its first answer.
+  bool first = false;
+  for (const auto& r : updated) first |= rds_done_.insert(r.name).second;
+  for (const auto& name : removed) first |= rds_done_.insert(name).second;
+  for (const auto& r : updated) fetches_.Stop({xds::kRouteTypeUrl, r.name});
+  for (const auto& name : removed) fetches_.Stop({xds::kRouteTypeUrl, name});
+  if (changed == 0 && !first) return absl::OkStatus();
   routes_ = std::move(next);
-  Publish(ActivateWarmed(false));
+  Publish(ActivateWarmed());
   CheckInitialized();
   return absl::OkStatus();
 }
 
-std::vector<Server::BoundListener> DynamicConfig::ActivateWarmed(bool force) {
+std::vector<Server::BoundListener> DynamicConfig::ActivateWarmed() {
   std::vector<Server::BoundListener> sockets;
   for (auto& [name, entry] : listeners_) {
     if (!entry.warming) continue;
     bool ready = true;
-    for (const auto& rds : entry.rds_names) ready &= routes_.contains(rds);
-    if (!ready && !force) continue;
+    for (const auto& rds : entry.rds) ready &= rds_done_.contains(rds.name);
+    if (!ready) continue;
     entry.warming = false;
     active_listeners_[name] = entry.listener;
     for (auto& b : entry.sockets) {
@@ -501,9 +535,30 @@ std::function<void()> DynamicConfig::ReportApplied(const char* what) {
 }
 
 void DynamicConfig::UpdateInterest() {
-  std::set<std::string> rds(static_rds_names_.begin(), static_rds_names_.end());
-  for (const auto& [name, entry] : listeners_)
-    rds.insert(entry.rds_names.begin(), entry.rds_names.end());
+  // Each route config needed, with its first user's settings (Envoy shares one subscription).
+  std::map<std::string, config::RdsRef> refs;
+  for (const auto& ref : static_rds_) refs.try_emplace(ref.name, ref);
+  for (const auto& [name, entry] : listeners_) {
+    for (const auto& ref : entry.rds) refs.try_emplace(ref.name, ref);
+  }
+  std::set<std::string> rds;
+  for (const auto& [name, ref] : refs) {
+    rds.insert(name);
+    if (rds_done_.contains(name)) continue;
+    if (routes_.contains(name)) {
+      rds_done_.insert(name);  // kept from an earlier use
+    } else {
+      fetches_.Start({xds::kRouteTypeUrl, name}, ref.initial_fetch_timeout);
+    }
+  }
+  // A route config nobody needs any more: its subscription ends (a later user waits anew).
+  for (auto it = rds_done_.begin(); it != rds_done_.end();) {
+    it = refs.contains(*it) ? std::next(it) : rds_done_.erase(it);
+  }
+  for (const auto& key : fetches_.WaitingOfType(xds::kRouteTypeUrl)) {
+    if (!refs.contains(key.second)) fetches_.Stop(key);
+  }
+  rds_refs_ = std::move(refs);
   std::set<std::string> eds;
   for (const auto& [name, entry] : clusters_) {
     const config::Cluster& c = entry.info->config();
@@ -517,28 +572,83 @@ void DynamicConfig::UpdateInterest() {
   }
 }
 
+void DynamicConfig::StartClusterFetch(const config::Cluster& c) {
+  // A new or changed cluster is a new subscription in Envoy: it waits again, unless the
+  // assignment it names is already here.
+  const FetchKey key{xds::kEndpointTypeUrl, c.name};
+  fetches_.Stop(key);
+  eds_done_.erase(c.name);
+  if (c.type != config::ClusterType::kEds) return;
+  if (endpoints_.contains(c.eds_service_name)) {
+    eds_done_.insert(c.name);
+  } else {
+    fetches_.Start(key, c.eds_initial_fetch_timeout);
+  }
+}
+
+void DynamicConfig::EndInitialFetches(const std::string& type_url) {
+  // Envoy: a rejected first response lets initialization go on without that config.
+  if (type_url == xds::kClusterTypeUrl) {
+    cds_applied_ = true;
+  } else if (type_url == xds::kListenerTypeUrl) {
+    lds_applied_ = true;
+  }
+  bool routes = false;
+  for (const auto& key : fetches_.WaitingOfType(type_url)) {
+    fetches_.Stop(key);
+    if (type_url == xds::kRouteTypeUrl) routes |= rds_done_.insert(key.second).second;
+    if (type_url == xds::kEndpointTypeUrl) eds_done_.insert(key.second);
+  }
+  if (routes) Publish(ActivateWarmed());
+  CheckInitialized();
+}
+
+void DynamicConfig::OnInitialFetchTimeouts() {
+  bool routes = false;
+  for (const auto& [type_url, name] : fetches_.TakeExpired()) {
+    std::string stat;
+    if (type_url == xds::kClusterTypeUrl) {
+      cds_applied_ = true;
+      stat = "cluster_manager.cds.init_fetch_timeout";
+    } else if (type_url == xds::kListenerTypeUrl) {
+      lds_applied_ = true;
+      stat = "listener_manager.lds.init_fetch_timeout";
+    } else if (type_url == xds::kEndpointTypeUrl) {
+      eds_done_.insert(name);
+      stat = absl::StrCat("cluster.", name, ".init_fetch_timeout");
+    } else if (type_url == xds::kRouteTypeUrl) {
+      routes |= rds_done_.insert(name).second;
+      auto it = rds_refs_.find(name);
+      stat = it != rds_refs_.end() ? RdsStatName(it->second)
+                                   : absl::StrCat("http.rds.", name, ".init_fetch_timeout");
+    }
+    PF_LOG(kWarning, "xds: initial fetch timeout for %s%s%s: initialization goes on without it",
+           xds::ShortTypeName(type_url), name.empty() ? "" : " ", name.c_str());
+    server_.stats().IncCounter(stat);
+  }
+  if (routes) Publish(ActivateWarmed());
+  CheckInitialized();
+}
+
 void DynamicConfig::CheckInitialized() {
   bool warming = false;
   for (const auto& [name, entry] : listeners_) warming |= entry.warming;
   if (!initialized_) {
     bool ready = cds_applied_ && lds_applied_ && !warming;
     for (const auto& [name, entry] : clusters_) {
-      const config::Cluster& c = entry.info->config();
-      if (c.type == config::ClusterType::kEds) ready &= endpoints_.contains(c.eds_service_name);
+      if (entry.info->config().type == config::ClusterType::kEds) ready &= eds_done_.contains(name);
     }
-    for (const auto& rds : static_rds_names_) ready &= routes_.contains(rds);
+    for (const auto& rds : static_rds_) ready &= rds_done_.contains(rds.name);
     if (ready) {
       initialized_ = true;
       // Ready once every worker serves what was just published (listening sockets included).
       server_.AfterWorkers([this] { server_.SetInitialized(); });
     }
   }
-  // Something waits for routes or endpoints: it gets the initial fetch timeout, then serves.
-  const bool waiting = warming || (!initialized_ && cds_applied_ && lds_applied_);
-  if (!waiting) {
-    warming_timer_->Disable();
-  } else if (!warming_timer_->Enabled()) {
-    warming_timer_->Enable(kWarmingTimeout);
+  if (auto delay = fetches_.NextDelay(); delay.has_value()) {
+    fetch_timer_->Enable(std::max(*delay, std::chrono::milliseconds(1)));
+  } else {
+    fetch_timer_->Disable();
   }
 }
 

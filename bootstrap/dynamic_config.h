@@ -1,7 +1,7 @@
 // Config delivered by xDS (ADS): the current listeners, clusters, route tables and endpoints
 // by name, translated and validated all-or-nothing per update, with Envoy's warming (a listener
-// waits for its routes) and initial-fetch readiness. Lives on the main loop; the Server builds
-// snapshots from it and does the socket and worker work.
+// waits for its routes) and initial-fetch readiness (each subscription's initial_fetch_timeout).
+// Lives on the main loop; the Server builds snapshots from it and does the socket and worker work.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "bootstrap/file_subscription.h"
 #include "bootstrap/filter_table.h"
+#include "bootstrap/initial_fetch.h"
 #include "bootstrap/server.h"
 #include "proxy/config/bootstrap.h"
 #include "proxy/server/snapshot.h"
@@ -38,7 +39,7 @@ class DynamicConfig : public xds::XdsSink {
   using ClusterLookup = std::function<const config::Cluster*(const std::string&)>;
   static absl::StatusOr<std::unique_ptr<DynamicConfig>> Create(
       Server& server, const config::DynamicResources& dynamic, const ClusterLookup& find_cluster,
-      const envoy::config::core::v3::Node& node, std::vector<std::string> static_rds_names);
+      const envoy::config::core::v3::Node& node, std::vector<config::RdsRef> static_rds);
   ~DynamicConfig() override;
 
   void Start();
@@ -59,7 +60,7 @@ class DynamicConfig : public xds::XdsSink {
     uint64_t hash = 0;
     ResourceRecord record;
     std::shared_ptr<const config::Listener> listener;
-    std::vector<std::string> rds_names;
+    std::vector<config::RdsRef> rds;             // the route configs its HCMs fetch
     std::vector<Server::BoundListener> sockets;  // bound for it, not yet handed to workers
     bool warming = false;
   };
@@ -80,7 +81,7 @@ class DynamicConfig : public xds::XdsSink {
 
   DynamicConfig(Server& server, const config::DynamicResources& dynamic,
                 std::vector<xds::AdsClientConfig> client_configs,
-                std::vector<std::string> static_rds_names);
+                std::vector<config::RdsRef> static_rds);
   absl::Status UpdateClusters(const std::vector<xds::Resource>& updated,
                               const std::vector<std::string>& removed);
   absl::Status UpdateEndpoints(const std::vector<xds::Resource>& updated,
@@ -89,31 +90,44 @@ class DynamicConfig : public xds::XdsSink {
                                const std::vector<std::string>& removed);
   absl::Status UpdateRoutes(const std::vector<xds::Resource>& updated,
                             const std::vector<std::string>& removed);
-  // Warming listeners whose routes have all arrived (or `force`) become active; returns their
-  // sockets for the next snapshot.
-  std::vector<Server::BoundListener> ActivateWarmed(bool force);
+  // Warming listeners whose route configs have all had their first answer (or timed out) become
+  // active; returns their sockets for the next snapshot.
+  std::vector<Server::BoundListener> ActivateWarmed();
   void Publish(std::vector<Server::BoundListener> sockets);
   std::function<void()> ReportApplied(const char* what);
   void UpdateInterest();
   static ResourceRecord Record(const xds::Resource& r);
   void CheckInitialized();
+  // Initial fetches: (re)starts the wait for an EDS cluster's first assignment; ends every wait
+  // of a type whose response was rejected (Envoy lets initialization go on); handles timeouts.
+  void StartClusterFetch(const config::Cluster& c);
+  void EndInitialFetches(const std::string& type_url);
+  void OnInitialFetchTimeouts();
 
   Server& server_;
   std::vector<std::unique_ptr<xds::AdsClient>> clients_;  // ADS, or one per type, or none
   std::map<std::string, xds::AdsClient*> by_type_;        // who fetches each type
   std::unique_ptr<FileSubscription> cds_file_;            // path_config_source CDS
   std::unique_ptr<FileSubscription> lds_file_;            // path_config_source LDS
-  std::vector<std::string> static_rds_names_;
+  std::vector<config::RdsRef> static_rds_;
   FilterContext filter_context_;                    // the node, for filters built from LDS
   std::map<std::string, ListenerEntry> listeners_;  // newest version of each (maybe warming)
   std::map<std::string, std::shared_ptr<const config::Listener>> active_listeners_;
   std::map<std::string, ClusterEntry> clusters_;
   std::map<std::string, RouteEntry> routes_;
   std::map<std::string, EndpointEntry> endpoints_;  // by EDS service name
+  // Initial fetch state: CDS/LDS answered (or given up on); the RDS names and EDS clusters whose
+  // first answer arrived or timed out; the waits still running, and their deadlines.
   bool cds_applied_ = false;
   bool lds_applied_ = false;
+  config::Millis cds_fetch_timeout_;
+  config::Millis lds_fetch_timeout_;
+  std::set<std::string> rds_done_;
+  std::set<std::string> eds_done_;                  // cluster names
+  std::map<std::string, config::RdsRef> rds_refs_;  // each needed route config's first user
+  InitialFetchTimeouts fetches_;
   bool initialized_ = false;
-  event::TimerPtr warming_timer_;
+  event::TimerPtr fetch_timer_;
   event::TimerPtr trim_timer_;  // malloc_trim after large updates, once they settle
 };
 

@@ -146,7 +146,7 @@ void WarnFaultUpstreamClusterOnWeightedRoutes(
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::protobuf::Any& any,
                                                              const std::string& path,
                                                              std::vector<std::string>* warnings,
-                                                             std::vector<std::string>* rds_names,
+                                                             std::vector<config::RdsRef>* rds,
                                                              const FilterContext& context) {
   envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager proto;
   if (auto s = xds::UnpackAny(any, &proto, path); !s.ok()) return s;
@@ -191,7 +191,10 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
   }
   if (runtime->config.route_config == nullptr) {
     // RDS: each request looks the table up in the worker's snapshot (Snapshot::routes).
-    if (rds_names != nullptr) rds_names->push_back(runtime->config.rds_route_config_name);
+    if (rds != nullptr) {
+      rds->push_back({runtime->config.rds_route_config_name,
+                      runtime->config.rds_initial_fetch_timeout, runtime->config.stat_prefix});
+    }
     return std::make_shared<filters::hcm::HcmFactory>(std::move(runtime));
   }
   const std::string routes_path = path + ".route_config";
@@ -273,16 +276,15 @@ absl::StatusOr<access_log::StreamObserverList> CreateObservers(
 
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
-    const std::string& path, std::vector<std::string>* warnings,
-    std::vector<std::string>* rds_names, const std::vector<xds::NetworkFilterRef>& observer_refs,
-    const FilterContext& context) {
+    const std::string& path, std::vector<std::string>* warnings, std::vector<config::RdsRef>* rds,
+    const std::vector<xds::NetworkFilterRef>& observer_refs, const FilterContext& context) {
   // Errors inside the filter's config name it from its typed_config.
   const std::string config_path = path + ".typed_config";
   const absl::string_view type = xds::TypeNameOf(typed_config);
   auto observers = CreateObservers(observer_refs, type == xds::kHcmType, context, warnings);
   if (!observers.ok()) return observers.status();
   if (type == xds::kHcmType) {
-    return CreateHcm(typed_config, config_path, warnings, rds_names, context);
+    return CreateHcm(typed_config, config_path, warnings, rds, context);
   }
   if (type == xds::kTcpProxyType) {
     envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proto;

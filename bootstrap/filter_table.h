@@ -10,6 +10,7 @@
 #include "envoy/config/core/v3/base.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "google/protobuf/any.pb.h"
+#include "proxy/config/hcm.h"
 #include "proxy/config/types.h"
 #include "proxy/net/filter.h"
 #include "proxy/router/route_table.h"
@@ -22,12 +23,12 @@ struct FilterContext {
   envoy::config::core::v3::Node node;  // identity (Istio's metadata labels its metrics)
 };
 
-// `rds_names` (may be null) collects the route_config_name of an HCM that uses RDS.
+// `rds` (may be null) collects the route config of an HCM that uses RDS.
 // `observers`: the non-terminal filters before this one in its chain (Istio's stats).
 absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateNetworkFilter(
     const std::string& filter_name, const google::protobuf::Any& typed_config,
     const std::string& path, std::vector<std::string>* warnings,
-    std::vector<std::string>* rds_names = nullptr,
+    std::vector<config::RdsRef>* rds = nullptr,
     const std::vector<xds::NetworkFilterRef>& observers = {}, const FilterContext& context = {});
 
 // An RDS RouteConfiguration -> its compiled table: translation, per-filter configs resolved,

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     proto->mutable_node()->set_cluster(options->service_cluster);
   }
   std::vector<std::string> warnings;
-  std::vector<std::string> rds_names;  // RDS route configs the static listeners use
+  std::vector<config::RdsRef> rds_names;  // RDS route configs the static listeners use
   bootstrap::FilterContext filter_context;
   filter_context.node = proto->node();
   auto lookup = [&warnings, &rds_names, &filter_context](
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   if (cfg.ok() && !rds_names.empty() && cfg->dynamic_resources.ads_cluster.empty()) {
     cfg = absl::InvalidArgumentError(
         "static_resources.listeners: an http_connection_manager uses rds (route_config_name '" +
-        rds_names[0] + "') but dynamic_resources.ads_config is not set (RDS is fetched by ADS)");
+        rds_names[0].name +
+        "') but dynamic_resources.ads_config is not set (RDS is fetched by ADS)");
   }
   for (const auto& w : warnings) PF_LOG(kWarning, "config: %s", w.c_str());
   if (!cfg.ok()) {

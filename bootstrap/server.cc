@@ -246,7 +246,7 @@ absl::Status Server::Initialize(ServerConfig config) {
     dynamic_ = *std::move(dyn);
   } else if (!config_.static_rds_names.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "route_config_name '", config_.static_rds_names[0],
+        "route_config_name '", config_.static_rds_names[0].name,
         "': an HCM uses rds but there is no dynamic_resources.ads_config to fetch it from"));
   }
   if (config_.admin_address) {
@@ -329,6 +329,7 @@ void Server::SetClusterEndpoints(const std::string& cluster,
 void Server::SetHosts(const std::string& cluster, const std::vector<HostSpec>& specs) {
   // Reuse the Host of an unchanged (address, hostname, weight): its pools and outlier state stay.
   auto hosts = std::make_shared<upstream::HostSet>();
+  hosts->hosts.reserve(specs.size());  // kept for the cluster's life: no growth slack
   auto it = hosts_.find(cluster);
   for (const auto& spec : specs) {
     upstream::HostSharedPtr reuse;

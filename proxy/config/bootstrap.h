@@ -29,6 +29,10 @@ struct DynamicResources {
   std::string ads_cluster;  // ads_config.grpc_services[0].envoy_grpc.cluster_name
   bool ads_delta = false;   // ads_config.api_type: DELTA_GRPC (else GRPC)
   bool set_node_on_first_message_only = false;
+  // lds_config / cds_config initial_fetch_timeout: how long server initialization waits for the
+  // first answer (Envoy's default 15 s; zero waits forever, as Istio sets it). gRPC sources only.
+  Millis lds_initial_fetch_timeout{15000};
+  Millis cds_initial_fetch_timeout{15000};
 };
 
 struct Bootstrap {

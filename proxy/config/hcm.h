@@ -49,6 +49,9 @@ struct HttpConnectionManager {
   // Exactly one of these: an inline route table, or the RDS name to subscribe to.
   std::shared_ptr<const RouteConfiguration> route_config;
   std::string rds_route_config_name;
+  // rds.config_source.initial_fetch_timeout: how long a listener warms waiting for the route
+  // config before it serves without it (15 s default; zero waits forever).
+  Millis rds_initial_fetch_timeout{15000};
   std::vector<HttpFilter> http_filters;
   std::vector<AccessLog> access_logs;
   std::vector<std::string> upgrade_types;  // e.g. "websocket"
@@ -79,6 +82,14 @@ struct HttpConnectionManager {
   std::string default_host_for_http_10;
   bool suppress_envoy_headers = false;  // router filter's suppress_envoy_headers
   TrafficDirection direction = TrafficDirection::kUnspecified;
+};
+
+// An HCM's use of an RDS route config, as the xDS side needs it: the name, how long a listener
+// waits for it, and the HCM's stat_prefix (Envoy's http.<stat_prefix>.rds.<name>.* stats).
+struct RdsRef {
+  std::string name;
+  Millis initial_fetch_timeout{15000};
+  std::string stat_prefix;
 };
 
 struct TcpProxy {

@@ -245,6 +245,9 @@ struct Cluster {
   Millis connect_timeout{5000};
   std::vector<Endpoint> endpoints;  // load_assignment (STATIC/DNS); EDS fills at runtime
   std::string eds_service_name;     // EDS: the ClusterLoadAssignment name (defaults to name)
+  // eds_config.initial_fetch_timeout: how long the cluster warms waiting for its first
+  // assignment before it serves without endpoints (15 s default; zero waits forever).
+  Millis eds_initial_fetch_timeout{15000};
   Millis dns_refresh_rate{5000};
   DnsLookupFamily dns_lookup_family = DnsLookupFamily::kAuto;
   bool respect_dns_ttl = false;

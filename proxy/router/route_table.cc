@@ -267,7 +267,9 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
       }
       cvh.routes.push_back(std::move(*r));
     }
-    vh.routes = {};
+    // Assigning {} would keep the capacity: ~1 KiB per moved-from route, held for the table's
+    // life.
+    std::vector<config::Route>().swap(vh.routes);
     for (const std::string& d : vh.domains) {
       std::string domain = ToLower(d);
       if (domain == "*") {

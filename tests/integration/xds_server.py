@@ -84,21 +84,29 @@ class XdsServer:
         """Replaces DIRECTORY/filename atomically (write to a dot-file, then rename). `resources`
         is a list of resource dicts (each with "@type"; written as a DiscoveryResponse in JSON
         whatever the extension: YAML reads JSON) or a str written as is (YAML or JSON text)."""
-        if isinstance(resources, (bytes, str)):
-            data = resources.encode() if isinstance(resources, str) else resources
-        else:
-            doc = {"resources": list(resources)}
-            if version_info is not None:
-                doc["version_info"] = str(version_info)
-            data = json.dumps(doc, indent=1).encode()
-        path = os.path.join(self.directory, filename)
-        tmp = os.path.join(self.directory, f".{filename}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
+        return self.write_many({filename: resources}, version_info)[0]
+
+    def write_many(self, files, version_info=None):
+        """Like write() for several files ({filename: resources}), renamed into place one right
+        after the other once all are written, so one reload of the server normally sees all."""
+        staged = []
+        for filename, resources in files.items():
+            if isinstance(resources, (bytes, str)):
+                data = resources.encode() if isinstance(resources, str) else resources
+            else:
+                doc = {"resources": list(resources)}
+                if version_info is not None:
+                    doc["version_info"] = str(version_info)
+                data = json.dumps(doc, indent=1).encode()
+            tmp = os.path.join(self.directory, f".{filename}.tmp")
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            staged.append((tmp, os.path.join(self.directory, filename)))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+        return [path for _, path in staged]
 
     def remove(self, filename):
         os.remove(os.path.join(self.directory, filename))

@@ -102,11 +102,13 @@ absl::Status TranslateApiConfigSource(const envoy::config::core::v3::ApiConfigSo
 absl::Status TranslateConfigSource(const ConfigSource& source, absl::string_view path,
                                    bool* via_ads, std::string* file_path, std::string* grpc_cluster,
                                    bool* grpc_delta, bool* node_first_only,
+                                   config::Millis* initial_fetch_timeout,
                                    std::vector<std::string>* warnings) {
   XDS_RETURN_IF_ERROR(
       CheckFields(source, path,
                   {.handled = {"path", "path_config_source", "api_config_source", "ads", "self",
                                "initial_fetch_timeout", "resource_api_version"}}));
+  XDS_ASSIGN_OR_RETURN(*initial_fetch_timeout, InitialFetchTimeout(source, path));
   switch (source.config_source_specifier_case()) {
     case ConfigSource::kAds:
       *via_ads = true;
@@ -151,13 +153,15 @@ absl::Status TranslateDynamicResources(const Bootstrap::DynamicResources& dynami
     dr.has_lds_config = true;
     XDS_RETURN_IF_ERROR(TranslateConfigSource(
         dynamic.lds_config(), FieldPath(path, "lds_config"), &dr.lds_via_ads, &dr.lds_path,
-        &dr.lds_grpc_cluster, &dr.lds_grpc_delta, &dr.set_node_on_first_message_only, warnings));
+        &dr.lds_grpc_cluster, &dr.lds_grpc_delta, &dr.set_node_on_first_message_only,
+        &dr.lds_initial_fetch_timeout, warnings));
   }
   if (dynamic.has_cds_config()) {
     dr.has_cds_config = true;
     XDS_RETURN_IF_ERROR(TranslateConfigSource(
         dynamic.cds_config(), FieldPath(path, "cds_config"), &dr.cds_via_ads, &dr.cds_path,
-        &dr.cds_grpc_cluster, &dr.cds_grpc_delta, &dr.set_node_on_first_message_only, warnings));
+        &dr.cds_grpc_cluster, &dr.cds_grpc_delta, &dr.set_node_on_first_message_only,
+        &dr.cds_initial_fetch_timeout, warnings));
   }
   if (dynamic.has_ads_config()) {
     const std::string p = FieldPath(path, "ads_config");

@@ -282,6 +282,9 @@ absl::StatusOr<config::Cluster> TranslateCluster(const Cluster& cluster, const s
     XDS_RETURN_IF_ERROR(
         CheckFields(cluster.eds_cluster_config(), p, {.handled = {"eds_config", "service_name"}}));
     out.eds_service_name = cluster.eds_cluster_config().service_name();
+    XDS_ASSIGN_OR_RETURN(
+        out.eds_initial_fetch_timeout,
+        InitialFetchTimeout(cluster.eds_cluster_config().eds_config(), FieldPath(p, "eds_config")));
   }
   if (out.type == config::ClusterType::kEds && out.eds_service_name.empty()) {
     out.eds_service_name = out.name;

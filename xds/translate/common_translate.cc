@@ -144,6 +144,12 @@ absl::StatusOr<config::Millis> ToPositiveMillis(const google::protobuf::Duration
   return ms;
 }
 
+absl::StatusOr<config::Millis> InitialFetchTimeout(const envoy::config::core::v3::ConfigSource& s,
+                                                   absl::string_view path) {
+  if (!s.has_initial_fetch_timeout()) return config::Millis(15000);
+  return ToMillis(s.initial_fetch_timeout(), FieldPath(path, "initial_fetch_timeout"));
+}
+
 absl::StatusOr<uint32_t> ToPerMillion(const envoy::type::v3::FractionalPercent& fraction,
                                       absl::string_view path) {
   uint64_t scale = 0;

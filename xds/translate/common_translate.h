@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "envoy/config/core/v3/address.pb.h"
 #include "envoy/config/core/v3/base.pb.h"
+#include "envoy/config/core/v3/config_source.pb.h"
 #include "envoy/config/core/v3/protocol.pb.h"
 #include "envoy/type/v3/percent.pb.h"
 #include "google/protobuf/duration.pb.h"
@@ -26,6 +27,10 @@ absl::StatusOr<config::Millis> ToMillis(const google::protobuf::Duration& durati
 // Same, but the duration must be > 0 (Envoy's `gt: {}` validation rule).
 absl::StatusOr<config::Millis> ToPositiveMillis(const google::protobuf::Duration& duration,
                                                 absl::string_view path);
+
+// A ConfigSource's initial_fetch_timeout: Envoy's 15 s when unset; zero means wait forever.
+absl::StatusOr<config::Millis> InitialFetchTimeout(const envoy::config::core::v3::ConfigSource& s,
+                                                   absl::string_view path);
 
 // FractionalPercent -> parts per million (capped at 1e6).
 absl::StatusOr<uint32_t> ToPerMillion(const envoy::type::v3::FractionalPercent& fraction,

@@ -203,6 +203,9 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
         return InvalidAt(FieldPath(p, "route_config_name"), "must not be empty");
       }
       out.rds_route_config_name = hcm.rds().route_config_name();
+      XDS_ASSIGN_OR_RETURN(
+          out.rds_initial_fetch_timeout,
+          InitialFetchTimeout(hcm.rds().config_source(), FieldPath(p, "config_source")));
       break;
     }
     default:

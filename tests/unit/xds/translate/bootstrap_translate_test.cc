@@ -105,8 +105,8 @@ TEST(BootstrapTranslateTest, UnknownClusterIsAnErrorWithoutCds) {
   // With CDS the cluster may come later.
   std::vector<std::string> warnings;
   auto b = Translate(R"txt(dynamic_resources {
-                            cds_config { ads {} }
-                            lds_config { ads {} }
+                            cds_config { ads {} initial_fetch_timeout { seconds: 1 } }
+                            lds_config { ads {} initial_fetch_timeout {} }
                             ads_config {
                               api_type: DELTA_GRPC
                               grpc_services { envoy_grpc { cluster_name: "backend" } }
@@ -124,7 +124,24 @@ TEST(BootstrapTranslateTest, UnknownClusterIsAnErrorWithoutCds) {
   EXPECT_EQ(b->dynamic_resources.ads_cluster, "backend");
   EXPECT_TRUE(b->dynamic_resources.ads_delta);
   EXPECT_TRUE(b->dynamic_resources.set_node_on_first_message_only);
+  EXPECT_EQ(b->dynamic_resources.cds_initial_fetch_timeout, config::Millis(1000));
+  EXPECT_EQ(b->dynamic_resources.lds_initial_fetch_timeout, config::Millis(0));  // wait forever
   EXPECT_TRUE(warnings.empty()) << warnings[0];
+}
+
+TEST(BootstrapTranslateTest, InitialFetchTimeoutDefaultsToFifteenSecondsAndMustBeValid) {
+  const std::string ads =
+      R"txt(ads_config { api_type: GRPC grpc_services { envoy_grpc { cluster_name: "backend" } } })txt";
+  auto b = Translate("dynamic_resources { cds_config { ads {} } lds_config { ads {} } " + ads +
+                     " } static_resources {" + kCluster + " }");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->dynamic_resources.cds_initial_fetch_timeout, config::Millis(15000));
+  EXPECT_EQ(b->dynamic_resources.lds_initial_fetch_timeout, config::Millis(15000));
+  EXPECT_NE(Error("dynamic_resources { cds_config { ads {} initial_fetch_timeout { seconds: -1 } }"
+                  " " +
+                  ads + " }")
+                .find("dynamic_resources.cds_config.initial_fetch_timeout"),
+            std::string::npos);
 }
 
 TEST(BootstrapTranslateTest, TcpProxyAndMirrorReferencesAreChecked) {

@@ -145,6 +145,12 @@ TEST(ClusterTranslateTest, EdsServiceNameDefaultsToClusterName) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->type, config::ClusterType::kEds);
   EXPECT_EQ(c->eds_service_name, "outbound|80||a");
+  EXPECT_EQ(c->eds_initial_fetch_timeout, config::Millis(15000));  // Envoy's default
+  auto forever = Translate(R"txt(name: "a" type: EDS
+                                eds_cluster_config { eds_config { ads {}
+                                  initial_fetch_timeout { seconds: 0 } } })txt");
+  ASSERT_TRUE(forever.ok()) << forever.status();
+  EXPECT_EQ(forever->eds_initial_fetch_timeout, config::Millis(0));
   auto named = Translate(R"txt(name: "a"
                               type: EDS
                               eds_cluster_config { service_name: "svc" })txt");

@@ -73,7 +73,7 @@ TEST(HcmTranslateTest, AllTranslatedFields) {
         codec_type: HTTP1
         rds {
           route_config_name: "8080"
-          config_source { ads {} }
+          config_source { ads {} initial_fetch_timeout { nanos: 500000000 } }
         }
         http_filters {
           name: "envoy.filters.http.fault"
@@ -157,6 +157,7 @@ TEST(HcmTranslateTest, AllTranslatedFields) {
       &warnings);
   ASSERT_TRUE(hcm.ok()) << hcm.status();
   EXPECT_EQ(hcm->rds_route_config_name, "8080");
+  EXPECT_EQ(hcm->rds_initial_fetch_timeout, config::Millis(500));
   EXPECT_EQ(hcm->route_config, nullptr);
   ASSERT_EQ(hcm->http_filters.size(), 2u);
   EXPECT_EQ(hcm->http_filters[0].type_url,
