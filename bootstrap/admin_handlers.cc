@@ -395,14 +395,10 @@ void Server::InstallAdminHandlers() {
                   [](const ClusterStatus& a, const ClusterStatus& b) {
                     return a.info->name() < b.info->name();
                   });
-        const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   event::RealTimeSource().Now().time_since_epoch())
-                                   .count();
         if (admin::ParseQuery(request.query)["format"] == "json") {
-          return admin::AdminResponse{200, "application/json",
-                                      RenderClustersJson(clusters, now_ms)};
+          return admin::AdminResponse{200, "application/json", RenderClustersJson(clusters)};
         }
-        return admin::AdminResponse{200, kText, RenderClustersText(clusters, now_ms)};
+        return admin::AdminResponse{200, kText, RenderClustersText(clusters)};
       });
   admin_->AddHandler("/listeners", "print listener info", false,
                      [this](const admin::AdminRequest& request) {

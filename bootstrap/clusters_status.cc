@@ -1,8 +1,10 @@
-// /clusters text and JSON. Host counters pilotfish does not keep per host are reported as 0, and
-// success rates as -1 (Envoy's "not computed"): there is no success-rate outlier detection.
+// /clusters text and JSON. Host counters pilotfish does not keep per host are reported as 0.
+// Success rates come from the outlier detector's last interval (-1: not computed).
 #include "bootstrap/clusters_status.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
@@ -39,7 +41,7 @@ struct HostView {
   bool ejected;
 };
 
-std::vector<HostView> Hosts(const ClusterStatus& cluster, int64_t now_ms) {
+std::vector<HostView> Hosts(const ClusterStatus& cluster) {
   std::vector<HostView> out;
   if (cluster.hosts == nullptr) return out;
   absl::flat_hash_map<std::string, const config::Endpoint*> by_address;  // "ip:port" or name
@@ -56,7 +58,7 @@ std::vector<HostView> Hosts(const ClusterStatus& cluster, int64_t now_ms) {
       it = by_address.find(host->hostname() + port);  // DNS: the endpoint names the host
     }
     out.push_back({host.get(), it == by_address.end() ? nullptr : it->second,
-                   outlier != nullptr && outlier->IsEjected(*host, now_ms)});
+                   outlier != nullptr && outlier->IsEjected(*host)});
   }
   return out;
 }
@@ -72,6 +74,26 @@ std::string HealthFlags(const HostView& h) {
     out += "/degraded_eds_health";
   }
   return out.empty() ? "healthy" : out;
+}
+
+// A double as fmt's "{:g}" prints it (the cluster's outlier lines): -1, 52, 93.3333.
+std::string FormatG(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+// A double as fmt's "{}" prints it (the hosts' success rates): the shortest text that reads back
+// as the same value, with ".0" on whole numbers (-1.0, 100.0, 93.33333333333333).
+std::string FormatShortest(double v) {
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  std::string out = buf;
+  if (out.find_first_of(".en") == std::string::npos) out += ".0";
+  return out;
 }
 
 const std::string& ObservabilityName(const config::Cluster& c) {
@@ -91,18 +113,21 @@ void AddThresholds(const config::CircuitBreakerThresholds& t,
 
 }  // namespace
 
-std::string RenderClustersText(const std::vector<ClusterStatus>& clusters, int64_t now_ms) {
+std::string RenderClustersText(const std::vector<ClusterStatus>& clusters) {
   std::string out;
   for (const ClusterStatus& cluster : clusters) {
     const config::Cluster& c = cluster.info->config();
     const std::string& name = c.name;
     absl::StrAppend(&out, name, "::observability_name::", ObservabilityName(c), "\n");
-    if (cluster.info->outlier_detector() != nullptr) {
-      for (const char* stat :
-           {"success_rate_average", "success_rate_ejection_threshold",
-            "local_origin_success_rate_average", "local_origin_success_rate_ejection_threshold"}) {
-        absl::StrAppend(&out, name, "::outlier::", stat, "::-1\n");
-      }
+    if (const upstream::OutlierDetector* od = cluster.info->outlier_detector()) {
+      const auto external = od->success_rate_nums(false);
+      const auto local = od->success_rate_nums(true);
+      absl::StrAppend(
+          &out, name, "::outlier::success_rate_average::", FormatG(external.average), "\n", name,
+          "::outlier::success_rate_ejection_threshold::", FormatG(external.ejection_threshold),
+          "\n", name, "::outlier::local_origin_success_rate_average::", FormatG(local.average),
+          "\n", name, "::outlier::local_origin_success_rate_ejection_threshold::",
+          FormatG(local.ejection_threshold), "\n");
     }
     for (const auto& [priority, t] :
          {std::pair{"default", &c.circuit_breakers}, std::pair{"high", &c.circuit_breakers_high}}) {
@@ -117,7 +142,7 @@ std::string RenderClustersText(const std::vector<ClusterStatus>& clusters, int64
     if (c.type == config::ClusterType::kEds) {
       absl::StrAppend(&out, name, "::eds_service_name::", c.eds_service_name, "\n");
     }
-    for (const HostView& h : Hosts(cluster, now_ms)) {
+    for (const HostView& h : Hosts(cluster)) {
       const std::string prefix = absl::StrCat(name, "::", h.host->address().ToString(), "::");
       std::vector<HostStat> stats = HostStats(*h.host);
       std::sort(stats.begin(), stats.end(), [](const HostStat& a, const HostStat& b) {
@@ -126,20 +151,22 @@ std::string RenderClustersText(const std::vector<ClusterStatus>& clusters, int64
       for (const HostStat& stat : stats)
         absl::StrAppend(&out, prefix, stat.name, "::", Value(stat), "\n");
       const config::Endpoint* ep = h.endpoint;
-      absl::StrAppend(&out, prefix, "hostname::", h.host->hostname(), "\n", prefix,
-                      "health_flags::", HealthFlags(h), "\n", prefix, "weight::", h.host->weight(),
-                      "\n", prefix, "region::", ep != nullptr ? ep->region : "", "\n", prefix,
-                      "zone::", ep != nullptr ? ep->zone : "", "\n", prefix,
-                      "sub_zone::", ep != nullptr ? ep->sub_zone : "", "\n", prefix,
-                      "canary::false\n", prefix, "priority::", ep != nullptr ? ep->priority : 0,
-                      "\n", prefix, "success_rate::-1.0\n", prefix,
-                      "local_origin_success_rate::-1.0\n");
+      absl::StrAppend(
+          &out, prefix, "hostname::", h.host->hostname(), "\n", prefix,
+          "health_flags::", HealthFlags(h), "\n", prefix, "weight::", h.host->weight(), "\n",
+          prefix, "region::", ep != nullptr ? ep->region : "", "\n", prefix,
+          "zone::", ep != nullptr ? ep->zone : "", "\n", prefix,
+          "sub_zone::", ep != nullptr ? ep->sub_zone : "", "\n", prefix, "canary::false\n", prefix,
+          "priority::", ep != nullptr ? ep->priority : 0, "\n", prefix, "success_rate::",
+          FormatShortest(h.host->outlier.success_rate.load(std::memory_order_relaxed)), "\n",
+          prefix, "local_origin_success_rate::",
+          FormatShortest(h.host->outlier.local_success_rate.load(std::memory_order_relaxed)), "\n");
     }
   }
   return out;
 }
 
-std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters, int64_t now_ms) {
+std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters) {
   envoy::admin::v3::Clusters proto;
   for (const ClusterStatus& cluster : clusters) {
     const config::Cluster& c = cluster.info->config();
@@ -149,8 +176,18 @@ std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters, int64
     if (c.type == config::ClusterType::kEds) status->set_eds_service_name(c.eds_service_name);
     AddThresholds(c.circuit_breakers, envoy::config::core::v3::DEFAULT, status);
     AddThresholds(c.circuit_breakers_high, envoy::config::core::v3::HIGH, status);
+    const upstream::OutlierDetector* od = cluster.info->outlier_detector();
+    // Envoy sets the thresholds only when computed (positive).
+    if (od != nullptr && od->success_rate_nums(false).ejection_threshold > 0) {
+      status->mutable_success_rate_ejection_threshold()->set_value(
+          od->success_rate_nums(false).ejection_threshold);
+    }
+    if (od != nullptr && od->success_rate_nums(true).ejection_threshold > 0) {
+      status->mutable_local_origin_success_rate_ejection_threshold()->set_value(
+          od->success_rate_nums(true).ejection_threshold);
+    }
     status->set_added_via_api(cluster.added_via_api);
-    for (const HostView& h : Hosts(cluster, now_ms)) {
+    for (const HostView& h : Hosts(cluster)) {
       auto* host = status->add_host_statuses();
       auto* address = host->mutable_address()->mutable_socket_address();
       address->set_address(h.host->address().ip());
@@ -179,6 +216,10 @@ std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters, int64
           : eds == config::EndpointHealth::kDegraded ? envoy::config::core::v3::DEGRADED
                                                      : envoy::config::core::v3::HEALTHY);
       host->set_weight(h.host->weight());
+      const double rate = h.host->outlier.success_rate.load(std::memory_order_relaxed);
+      const double local_rate = h.host->outlier.local_success_rate.load(std::memory_order_relaxed);
+      if (rate >= 0) host->mutable_success_rate()->set_value(rate);
+      if (local_rate >= 0) host->mutable_local_origin_success_rate()->set_value(local_rate);
     }
   }
   google::protobuf::util::JsonPrintOptions options;

@@ -20,8 +20,7 @@ struct ClusterStatus {
   std::vector<config::Endpoint> endpoints;
 };
 
-// `now_ms`: the monotonic clock of the outlier detectors (is a host ejected now).
-std::string RenderClustersText(const std::vector<ClusterStatus>& clusters, int64_t now_ms);
-std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters, int64_t now_ms);
+std::string RenderClustersText(const std::vector<ClusterStatus>& clusters);
+std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters);
 
 }  // namespace pilotfish::bootstrap

@@ -14,6 +14,7 @@
 #include "bootstrap/dynamic_config.h"
 #include "proxy/admin/stats_handlers.h"
 #include "proxy/common/log.h"
+#include "proxy/upstream/outlier_sweeper.h"
 
 namespace pilotfish::bootstrap {
 
@@ -122,6 +123,7 @@ Server::Server(const Options& options) : options_(options), main_("main") {}
 
 Server::~Server() {
   dynamic_.reset();
+  outlier_sweeper_.reset();
   resolvers_.clear();
   admin_.reset();
   for (uv_signal_t* s : signals_) {
@@ -271,6 +273,14 @@ void Server::PublishSnapshot(std::vector<BoundListener> new_sockets,
   snap->clusters = static_clusters_;
   if (dynamic_ != nullptr) dynamic_->AddTo(*snap);
   snapshot_ = snap;
+  if (outlier_sweeper_ == nullptr) {
+    outlier_sweeper_ =
+        std::make_unique<upstream::OutlierSweeper>(main_, [this](const std::string& cluster) {
+          auto it = hosts_.find(cluster);
+          return it == hosts_.end() ? nullptr : it->second;
+        });
+  }
+  outlier_sweeper_->Sync(snap->clusters);
   auto remaining = std::make_shared<size_t>(workers_.size());
   auto done = std::make_shared<std::function<void()>>(std::move(applied));
   for (size_t i = 0; i < workers_.size(); ++i) {
@@ -466,6 +476,7 @@ void Server::Shutdown() {
   workers_.clear();
   drain_poll_timer_.reset();
   drain_deadline_timer_.reset();
+  outlier_sweeper_.reset();
 }
 
 }  // namespace pilotfish::bootstrap

@@ -36,6 +36,13 @@ struct ServerConfig {
 };
 
 class DynamicConfig;
+}  // namespace pilotfish::bootstrap
+
+namespace pilotfish::upstream {
+class OutlierSweeper;
+}  // namespace pilotfish::upstream
+
+namespace pilotfish::bootstrap {
 
 class Server {
  public:
@@ -125,6 +132,8 @@ class Server {
   std::vector<uv_signal_t*> signals_;
   event::TimerPtr drain_poll_timer_;
   event::TimerPtr drain_deadline_timer_;
+  // Outlier detection intervals of the snapshot's clusters (main loop timers).
+  std::unique_ptr<upstream::OutlierSweeper> outlier_sweeper_;
   std::chrono::steady_clock::time_point start_time_;
   bool live_ = false;         // workers started
   bool initialized_ = false;  // initial config applied

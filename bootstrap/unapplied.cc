@@ -40,18 +40,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
 
 void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& path,
                                   std::vector<std::string>* warnings) {
-  if (c.outlier_detection) {
-    const config::OutlierDetection& od = *c.outlier_detection;
-    // Envoy enforces success-rate ejection by default (100%); Istio turns it off (0).
-    if (od.enforcing_success_rate > 0 || od.enforcing_failure_percentage > 0 ||
-        (od.split_external_local_origin_errors &&
-         (od.enforcing_local_origin_success_rate > 0 ||
-          od.enforcing_failure_percentage_local_origin > 0))) {
-      Warn(warnings, path + ".outlier_detection",
-           "success-rate and failure-percentage ejection (enforcing_success_rate, "
-           "enforcing_failure_percentage)");
-    }
-  }
   if (c.max_connection_duration) {
     Warn(warnings, path + ".max_connection_duration", "max_connection_duration");
   }

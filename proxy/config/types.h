@@ -219,6 +219,7 @@ struct OutlierDetection {
   Millis base_ejection_time{30000};
   Millis max_ejection_time{300000};
   uint32_t max_ejection_percent = 10;
+  bool always_eject_one_host = false;  // eject one host even past max_ejection_percent
   uint32_t enforcing_consecutive_5xx = 100;
   uint32_t enforcing_success_rate = 100;
   uint32_t success_rate_minimum_hosts = 5;

@@ -35,8 +35,6 @@ ClusterStats::ClusterStats(stats::Store* store, const std::string& stat_name,
   upstream_cx_connect_fail = scope.CounterFor("upstream_cx_connect_fail");
   upstream_cx_connect_timeout = scope.CounterFor("upstream_cx_connect_timeout");
   upstream_cx_overflow = scope.CounterFor("upstream_cx_overflow");
-  ejections_enforced_total = scope.CounterFor("outlier_detection.ejections_enforced_total");
-  ejections_overflow = scope.CounterFor("outlier_detection.ejections_overflow");
   for (int i = 0; i < 5; ++i) {
     upstream_rq_class[i] = scope.CounterFor("upstream_rq_" + std::to_string(i + 1) + "xx");
   }
@@ -45,7 +43,6 @@ ClusterStats::ClusterStats(stats::Store* store, const std::string& stat_name,
   membership_healthy = scope.GaugeFor("membership_healthy");
   upstream_rq_active = scope.GaugeFor("upstream_rq_active");
   upstream_rq_pending_active = scope.GaugeFor("upstream_rq_pending_active");
-  ejections_active = scope.GaugeFor("outlier_detection.ejections_active");
   cx_open = scope.GaugeFor("circuit_breakers.default.cx_open");
   rq_pending_open = scope.GaugeFor("circuit_breakers.default.rq_pending_open");
   rq_open = scope.GaugeFor("circuit_breakers.default.rq_open");

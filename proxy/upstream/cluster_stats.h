@@ -27,15 +27,14 @@ struct ClusterStats {
   stats::Counter upstream_rq_total, upstream_rq_pending_total, upstream_rq_pending_overflow,
       upstream_rq_retry, upstream_rq_retry_overflow, upstream_rq_timeout,
       upstream_rq_per_try_timeout, upstream_cx_total, upstream_cx_connect_fail,
-      upstream_cx_connect_timeout, upstream_cx_overflow, ejections_enforced_total,
-      ejections_overflow;
+      upstream_cx_connect_timeout, upstream_cx_overflow;
   std::array<stats::Counter, 5> upstream_rq_class;  // upstream_rq_1xx .. upstream_rq_5xx
   // Maintained on the data path.
   stats::Gauge upstream_cx_active;
   // Set by the main thread when membership changes.
   stats::Gauge membership_total, membership_healthy;
   // Derived when stats are read (see ClusterInfo): cheaper than keeping them current.
-  stats::Gauge upstream_rq_active, upstream_rq_pending_active, ejections_active;
+  stats::Gauge upstream_rq_active, upstream_rq_pending_active;
   stats::Gauge cx_open, rq_pending_open, rq_open, rq_retry_open;  // circuit_breakers.default.*
   stats::Gauge remaining_cx, remaining_pending, remaining_rq, remaining_retries;  // if tracked
 

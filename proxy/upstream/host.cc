@@ -1,7 +1,6 @@
 // ClusterInfo construction (it owns the cluster's outlier detector and stats).
 #include "proxy/upstream/host.h"
 
-#include "proxy/event/dispatcher.h"
 #include "proxy/upstream/outlier_detector.h"
 
 namespace pilotfish::upstream {
@@ -11,7 +10,8 @@ ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
       stats_(store, config_.alt_stat_name.empty() ? config_.name : config_.alt_stat_name,
              config_.circuit_breakers.track_remaining) {
   if (config_.outlier_detection) {
-    outlier_ = std::make_unique<OutlierDetector>(*config_.outlier_detection, &stats_);
+    // outlier_detection.* stats exist only for clusters that configure it, as in Envoy.
+    outlier_ = std::make_unique<OutlierDetector>(*config_.outlier_detection, stats_.scope);
   }
   if (store != nullptr) refresher_ = store->AddRefresher([this] { RefreshGauges(); });
 }
@@ -44,12 +44,6 @@ void ClusterInfo::RefreshGauges() const {
     stats_.remaining_pending.Set(remaining(cb.max_pending_requests, pending));
     stats_.remaining_rq.Set(remaining(cb.max_requests, rq));
     stats_.remaining_retries.Set(remaining(cb.max_retries, retries));
-  }
-  if (outlier_ != nullptr) {
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               event::RealTimeSource().Now().time_since_epoch())
-                               .count();
-    stats_.ejections_active.Set(outlier_->ActiveEjections(now_ms));
   }
 }
 

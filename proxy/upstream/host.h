@@ -14,13 +14,20 @@ namespace pilotfish::upstream {
 
 class OutlierDetector;
 
-// Outlier detection state of one host, updated by whichever worker saw the result.
+// Outlier detection state of one host. Counts are updated by whichever worker saw the result;
+// ejection state is written under the cluster detector's lock (see OutlierDetector).
 struct HostOutlierState {
   std::atomic<uint32_t> consecutive_5xx{0};
   std::atomic<uint32_t> consecutive_gateway{0};
   std::atomic<uint32_t> consecutive_local{0};
-  std::atomic<int64_t> ejected_until_ms{0};  // monotonic ms; ejected while in the future
-  std::atomic<int64_t> times_ejected{0};     // the ejection-time multiplier
+  // Requests of the current interval (external origin, and local origin when split).
+  std::atomic<uint32_t> total{0}, success{0}, local_total{0}, local_success{0};
+  std::atomic<bool> ejected{false};
+  std::atomic<int64_t> last_ejection_ms{0};     // monotonic ms
+  std::atomic<int64_t> last_unejection_ms{-1};  // -1: never un-ejected
+  std::atomic<uint32_t> backoff{0};             // the ejection-time multiplier
+  // The last interval's success rates in percent, -1 when not computed (admin /clusters).
+  std::atomic<double> success_rate{-1.0}, local_success_rate{-1.0};
 };
 
 // One endpoint. Shared by every worker; counters are atomics (read off the hot path).
@@ -78,7 +85,7 @@ class ClusterInfo {
   void SetMembership(const HostSet& hosts) const;
 
  private:
-  // Sets the gauges derived from shared state (circuit breakers, active requests, ejections).
+  // Sets the gauges derived from shared state (circuit breakers, active requests).
   void RefreshGauges() const;
 
   config::Cluster config_;

@@ -8,8 +8,7 @@
 namespace pilotfish::upstream {
 
 Skipper::Skipper(const HostVector& hosts, const LbContext* ctx) : ctx_(ctx) {
-  if (ctx == nullptr || ctx->outlier.detector == nullptr ||
-      !ctx->outlier.detector->AnyEjected(ctx->outlier.now_ms)) {
+  if (ctx == nullptr || ctx->outlier.detector == nullptr || !ctx->outlier.detector->AnyEjected()) {
     return;
   }
   size_t available = 0;

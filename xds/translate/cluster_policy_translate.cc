@@ -1,6 +1,7 @@
 // Load balancing, circuit breakers and outlier detection; see cluster_policy_translate.h.
 #include "xds/translate/cluster_policy_translate.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -218,7 +219,8 @@ absl::StatusOr<config::OutlierDetection> TranslateOutlierDetection(
                                                "failure_percentage_minimum_hosts",
                                                "failure_percentage_request_volume",
                                                "max_ejection_time",
-                                               "successful_active_health_check_uneject_host"},
+                                               "successful_active_health_check_uneject_host",
+                                               "always_eject_one_host"},
                                    .ignored = {"max_ejection_time_jitter"}},
                                   warnings));
   config::OutlierDetection out;
@@ -254,6 +256,7 @@ absl::StatusOr<config::OutlierDetection> TranslateOutlierDetection(
 #undef PF_OD_U32
   XDS_RETURN_IF_ERROR(status);
   out.split_external_local_origin_errors = od.split_external_local_origin_errors();
+  out.always_eject_one_host = od.has_always_eject_one_host() && od.always_eject_one_host().value();
   if (od.has_interval()) {
     XDS_ASSIGN_OR_RETURN(out.interval,
                          ToPositiveMillis(od.interval(), FieldPath(path, "interval")));
@@ -267,6 +270,9 @@ absl::StatusOr<config::OutlierDetection> TranslateOutlierDetection(
     XDS_ASSIGN_OR_RETURN(
         out.max_ejection_time,
         ToPositiveMillis(od.max_ejection_time(), FieldPath(path, "max_ejection_time")));
+  } else {
+    // Envoy: unset, it is 300 s or base_ejection_time, whichever is larger.
+    out.max_ejection_time = std::max(out.max_ejection_time, out.base_ejection_time);
   }
   if (out.base_ejection_time > out.max_ejection_time) {
     return InvalidAt(path, absl::StrCat("base_ejection_time (", out.base_ejection_time.count(),

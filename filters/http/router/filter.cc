@@ -266,7 +266,6 @@ void RouterFilter::StartAttempt() {
   }
   ctx.hash = hash_;
   ctx.outlier.detector = cluster->info->outlier_detector();
-  ctx.outlier.now_ms = NowMs();
   ctx.outlier.panic_threshold_percent = cluster->info->config().healthy_panic_threshold_percent;
   upstream::HostSharedPtr host = cluster->lb->ChooseHost(&ctx);
   if (host == nullptr) {

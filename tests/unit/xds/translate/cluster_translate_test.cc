@@ -191,6 +191,7 @@ TEST(ClusterTranslateTest, CircuitBreakersAndOutlierDetection) {
       consecutive_local_origin_failure { value: 6 }
       failure_percentage_threshold { value: 90 }
       max_ejection_time { seconds: 60 }
+      always_eject_one_host { value: true }
     })txt");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->circuit_breakers.max_connections, 4294967295u);
@@ -220,6 +221,7 @@ TEST(ClusterTranslateTest, CircuitBreakersAndOutlierDetection) {
   EXPECT_EQ(od.failure_percentage_threshold, 90u);
   EXPECT_EQ(od.max_ejection_time.count(), 60000);
   EXPECT_EQ(od.success_rate_stdev_factor, 1900u);
+  EXPECT_TRUE(od.always_eject_one_host);
 
   auto defaults = Translate(R"txt(name: "c"
                                  outlier_detection {})txt");
@@ -227,12 +229,24 @@ TEST(ClusterTranslateTest, CircuitBreakersAndOutlierDetection) {
   EXPECT_EQ(defaults->outlier_detection->consecutive_5xx, 5u);
   EXPECT_EQ(defaults->outlier_detection->enforcing_consecutive_gateway_failure, 0u);
   EXPECT_EQ(defaults->outlier_detection->interval.count(), 10000);
+  EXPECT_FALSE(defaults->outlier_detection->always_eject_one_host);
+  EXPECT_EQ(defaults->outlier_detection->enforcing_success_rate, 100u);
+  EXPECT_EQ(defaults->outlier_detection->enforcing_failure_percentage, 0u);
+  EXPECT_EQ(defaults->outlier_detection->failure_percentage_threshold, 85u);
+  EXPECT_EQ(defaults->outlier_detection->failure_percentage_request_volume, 50u);
+  EXPECT_EQ(defaults->outlier_detection->success_rate_request_volume, 100u);
+  // Envoy: an unset max_ejection_time is 300 s or base_ejection_time, whichever is larger.
+  auto long_base = Translate(R"txt(name: "c"
+                                  outlier_detection { base_ejection_time { seconds: 400 } })txt");
+  ASSERT_TRUE(long_base.ok()) << long_base.status();
+  EXPECT_EQ(long_base->outlier_detection->max_ejection_time.count(), 400000);
 
   EXPECT_EQ(Error(R"txt(name: "c"
                        outlier_detection { max_ejection_percent { value: 101 } })txt"),
             "clusters[0].outlier_detection.max_ejection_percent: must be <= 100");
   EXPECT_EQ(Error(R"txt(name: "c"
-                       outlier_detection { base_ejection_time { seconds: 400 } })txt"),
+                       outlier_detection { base_ejection_time { seconds: 400 }
+                                           max_ejection_time { seconds: 300 } })txt"),
             "clusters[0].outlier_detection: base_ejection_time (400000ms) is larger than "
             "max_ejection_time (300000ms)");
   EXPECT_EQ(Error(R"txt(name: "c"
