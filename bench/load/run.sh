@@ -20,7 +20,10 @@ usage: bench/load/run.sh [options]
                     pilotfish-observed: pilotfish with Istio's metrics (istio.stats filter) and an
                     access log to a file (Istio's default format) on top of its stats, and
                     pilotfish-bare: stats rejected (stats_matcher reject_all), no logs; with both,
-                    the report gives observed / bare req/s
+                    the report gives observed / bare req/s;
+                    pilotfish-policy: Istio's default retry policy on the route, outlier
+                    detection and circuit breakers on the cluster; the report gives
+                    policy / pilotfish req/s (the cost of that machinery when nothing fails)
   --json FILE       also write the results as JSON to FILE
   --no-pin          do not pin processes to CPUs with taskset
   --keep            keep the temp directory (configs, logs, raw wrk output) and print its path
@@ -71,7 +74,7 @@ done
 ((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
 [[ -z $json_out || $json_out == /* ]] || json_out="$PWD/$json_out"
 
-all_targets=(direct pilotfish pilotfish-observed pilotfish-bare nginx haproxy)
+all_targets=(direct pilotfish pilotfish-observed pilotfish-bare pilotfish-policy nginx haproxy)
 targets=()
 IFS=, read -ra wanted <<<"$only"
 for t in "${all_targets[@]}"; do
@@ -435,6 +438,7 @@ istio_log_format='[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PAT
 run_pilotfish() { run_pilotfish_as pilotfish; }
 run_pilotfish_observed() { run_pilotfish_as pilotfish-observed; }
 run_pilotfish_bare() { run_pilotfish_as pilotfish-bare; }
+run_pilotfish_policy() { run_pilotfish_as pilotfish-policy; }
 
 # run_pilotfish_as TARGET: "pilotfish" (stats only: they are always on) or "pilotfish-observed"
 # (plus an access log file in Istio's format, flushed every second as Istio runs Envoy).
@@ -446,7 +450,35 @@ run_pilotfish_as() {
     return
   fi
   local port access_log="" extra_args=() istio_filter="" top_level=""
+  local route_action="route: { cluster: upstream }" cluster_policy=""
   port=$(free_port)
+  if [[ $target == pilotfish-policy ]]; then
+    # What istiod writes for a service with a DestinationRule (outlier detection, connection
+    # pool limits) and its default retry policy: every request goes through the retry state,
+    # the breakers and the outlier detector, but nothing fails.
+    route_action="route:
+                  cluster: upstream
+                  timeout: 15s
+                  retry_policy:
+                    retry_on: connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes
+                    num_retries: 2
+                    retriable_status_codes: [503]
+                    retry_host_predicate:
+                    - name: envoy.retry_host_predicates.previous_hosts
+                      typed_config:
+                        \"@type\": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate
+                    host_selection_retry_max_attempts: 5"
+    cluster_policy="
+    circuit_breakers:
+      thresholds:
+      - { max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295, track_remaining: true }
+    outlier_detection:
+      consecutive_5xx: 5
+      interval: 1s
+      base_ejection_time: 30s
+      max_ejection_percent: 100
+      enforcing_success_rate: 0"
+  fi
   if [[ $target == pilotfish-bare ]]; then
     top_level="stats_config:
   stats_matcher: { reject_all: true }"
@@ -497,7 +529,7 @@ static_resources:
               domains: ["*"]
               routes:
               - match: { prefix: "/" }
-                route: { cluster: upstream }
+                $route_action
           http_filters:$istio_filter
           - name: envoy.filters.http.router
             typed_config:
@@ -505,7 +537,7 @@ static_resources:
   clusters:
   - name: upstream
     type: STATIC
-    lb_policy: ROUND_ROBIN
+    lb_policy: ROUND_ROBIN$cluster_policy
     load_assignment:
       cluster_name: upstream
       endpoints:
@@ -584,7 +616,8 @@ print()
 cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "peak RSS MiB",
         "measured processes"]
 rows = []
-for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "nginx", "haproxy"):
+for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "pilotfish-policy", "nginx",
+          "haproxy"):
     r = results.get(t)
     if r is None:
         continue
@@ -643,6 +676,15 @@ if "pilotfish-observed" in results and "pilotfish-bare" in results:
     else:
         ratios["pilotfish_observed_rps_vs_bare"] = None
         print("pilotfish-observed req/s / pilotfish-bare req/s: n/a")
+if "pilotfish-policy" in results:
+    pol = results["pilotfish-policy"]
+    if pf.get("status") == "ok" and pol.get("status") == "ok":
+        ratios["pilotfish_policy_rps_vs_pilotfish"] = pol["rps"] / pf["rps"]
+        print(f"pilotfish-policy req/s / pilotfish req/s: {pol['rps'] / pf['rps']:.3f} "
+              "(retry policy, breakers and outlier detection, nothing failing)")
+    else:
+        ratios["pilotfish_policy_rps_vs_pilotfish"] = None
+        print("pilotfish-policy req/s / pilotfish req/s: n/a")
 if "nginx" in results:
     ng = results["nginx"]
     if pf.get("status") == "ok" and ng.get("status") == "ok" and ng["p99_us"] > 0:
