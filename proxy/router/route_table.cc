@@ -2,7 +2,9 @@
 #include "proxy/router/route_table.h"
 
 #include <algorithm>
+#include <limits>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "proxy/common/str_util.h"
 
@@ -90,6 +92,9 @@ absl::StatusOr<HeaderMatcherImpl> HeaderMatcherImpl::Create(const config::Header
 bool HeaderMatcherImpl::MatchesValue(const std::string* value) const {
   static const std::string kEmpty;
   if (value == nullptr && config_.treat_missing_header_as_empty) value = &kEmpty;
+  // A missing header fails every value matcher, inverted or not (Envoy: "the header matcher
+  // rule ... will be ignored so it will not match"); only presence matching sees absence.
+  if (value == nullptr && config_.kind != config::HeaderMatcher::Kind::kPresent) return false;
   bool match;
   switch (config_.kind) {
     case config::HeaderMatcher::Kind::kPresent:
@@ -267,6 +272,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
       }
       cvh.routes.push_back(std::move(*r));
     }
+    cvh.index = RouteIndex::Create(cvh.routes);
     // Assigning {} would keep the capacity: ~1 KiB per moved-from route, held for the table's
     // life.
     std::vector<config::Route>().swap(vh.routes);
@@ -316,6 +322,10 @@ RouteTable::Match RouteTable::Find(const http::RequestHeaders& headers) const {
     query = path.substr(q + 1);
     path = path.substr(0, q);
   }
+  if (m.vhost->index != nullptr) {
+    m.route = m.vhost->index->Find(m.vhost->routes, headers, path, query);
+    return m;
+  }
   for (const auto& r : m.vhost->routes) {
     if (r->Matches(headers, path, query)) {
       m.route = r.get();
@@ -323,6 +333,64 @@ RouteTable::Match RouteTable::Find(const http::RequestHeaders& headers) const {
     }
   }
   return m;
+}
+
+std::unique_ptr<const RouteIndex> RouteIndex::Create(
+    const std::vector<std::unique_ptr<CompiledRoute>>& routes) {
+  if (routes.size() < kMinRoutes || routes.size() > std::numeric_limits<uint32_t>::max()) {
+    return nullptr;
+  }
+  auto index = std::unique_ptr<RouteIndex>(new RouteIndex());
+  for (uint32_t i = 0; i < routes.size(); ++i) {
+    const config::RouteMatch& m = routes[i]->config().match;
+    // Each literal is a prefix of every :path (query included) the route can match.
+    const bool literal =
+        m.case_sensitive && !m.value.empty() &&
+        (m.kind == config::PathMatchKind::kPrefix || m.kind == config::PathMatchKind::kPath ||
+         m.kind == config::PathMatchKind::kPathSeparatedPrefix);
+    if (!literal) {
+      index->always_.push_back(i);
+      continue;
+    }
+    index->by_literal_[m.value].push_back(i);
+  }
+  for (const auto& [key, ids] : index->by_literal_) {
+    index->literal_lengths_.push_back(static_cast<uint32_t>(key.size()));
+  }
+  std::sort(index->literal_lengths_.begin(), index->literal_lengths_.end());
+  index->literal_lengths_.erase(
+      std::unique(index->literal_lengths_.begin(), index->literal_lengths_.end()),
+      index->literal_lengths_.end());
+  return index;
+}
+
+const CompiledRoute* RouteIndex::Find(const std::vector<std::unique_ptr<CompiledRoute>>& routes,
+                                      const http::RequestHeaders& headers, std::string_view path,
+                                      std::string_view query) const {
+  // The candidate lists: one per literal the :path starts with, plus the always-tried routes.
+  struct Cursor {
+    const uint32_t* next;
+    const uint32_t* end;
+  };
+  absl::InlinedVector<Cursor, 8> lists;
+  if (!always_.empty()) lists.push_back({always_.data(), always_.data() + always_.size()});
+  const std::string_view full_path = headers.path;
+  for (uint32_t len : literal_lengths_) {
+    if (len > full_path.size()) break;
+    if (auto it = by_literal_.find(full_path.substr(0, len)); it != by_literal_.end()) {
+      lists.push_back({it->second.data(), it->second.data() + it->second.size()});
+    }
+  }
+  // Merge the sorted lists, trying each candidate in route order.
+  while (true) {
+    Cursor* best = nullptr;
+    for (Cursor& c : lists) {
+      if (c.next != c.end && (best == nullptr || *c.next < *best->next)) best = &c;
+    }
+    if (best == nullptr) return nullptr;
+    const CompiledRoute* r = routes[*best->next++].get();
+    if (r->Matches(headers, path, query)) return r;
+  }
 }
 
 }  // namespace pilotfish::router

@@ -66,9 +66,34 @@ class CompiledRoute {
   uint64_t total_weight_ = 0;
 };
 
+// For a virtual host with many routes: which routes the request's path can possibly match, so
+// first-match-wins does not test every route. A route whose path matcher is a case-sensitive
+// prefix, exact path or path_separated_prefix can only match a :path starting with that literal;
+// it is filed under it. Every other route (safe_regex, case-insensitive, empty prefix) is always
+// a candidate. Candidates are then tried in route order, so the result equals a linear scan.
+class RouteIndex {
+ public:
+  // nullptr when the vhost is small enough that a linear scan is as fast.
+  static std::unique_ptr<const RouteIndex> Create(
+      const std::vector<std::unique_ptr<CompiledRoute>>& routes);
+  // The first route (in config order) that matches, or nullptr.
+  const CompiledRoute* Find(const std::vector<std::unique_ptr<CompiledRoute>>& routes,
+                            const http::RequestHeaders& headers, std::string_view path,
+                            std::string_view query) const;
+
+  static constexpr size_t kMinRoutes = 16;
+
+ private:
+  // Literal -> indices of the routes filed under it, ascending. Keys view the routes' config.
+  absl::flat_hash_map<std::string_view, std::vector<uint32_t>> by_literal_;
+  std::vector<uint32_t> literal_lengths_;  // distinct key lengths, ascending
+  std::vector<uint32_t> always_;           // ascending
+};
+
 struct CompiledVirtualHost {
   const config::VirtualHost* config = nullptr;
   std::vector<std::unique_ptr<CompiledRoute>> routes;
+  std::unique_ptr<const RouteIndex> index;  // set for vhosts of RouteIndex::kMinRoutes or more
 };
 
 class RouteTable {
