@@ -302,6 +302,18 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
 
 const CompiledVirtualHost* RouteTable::FindVirtualHost(std::string_view authority) const {
   std::string host = ToLower(authority);
+  if (config_.ignore_port_in_host_matching) {
+    // "host:port" and "[v6]:port" lose ":port"; a bare IPv6 literal keeps its colons.
+    const size_t colon = host.rfind(':');
+    const size_t bracket = host.rfind(']');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket) &&
+        colon + 1 < host.size() &&
+        std::all_of(host.begin() + colon + 1, host.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }) &&
+        (bracket != std::string::npos || host.find(':') == colon)) {
+      host.resize(colon);
+    }
+  }
   if (auto it = exact_.find(host); it != exact_.end()) return it->second;
   for (const auto& [suffix, vh] : suffix_) {
     if (host.size() > suffix.size() && EndsWith(host, suffix)) return vh;

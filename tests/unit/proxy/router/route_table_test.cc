@@ -87,6 +87,25 @@ TEST(RouteTableTest, DomainSelectionOrderIsExactSuffixPrefixThenDefault) {
   EXPECT_EQ(VhostName(*t, ".default.svc.cluster.local"), "default");
 }
 
+TEST(RouteTableTest, IgnorePortInHostMatching) {
+  config::RouteConfiguration rc;
+  rc.virtual_hosts = {
+      MakeVhost("named", {"reviews"}, {MakeRoute(PathMatchKind::kPrefix, "/", "r")}),
+      MakeVhost("v6", {"[::1]"}, {MakeRoute(PathMatchKind::kPrefix, "/", "r")}),
+      MakeVhost("default", {"*"}, {MakeRoute(PathMatchKind::kPrefix, "/", "r")})};
+  auto plain = RouteTable::Create(rc);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(VhostName(**plain, "reviews:9080"), "default");
+  rc.ignore_port_in_host_matching = true;
+  auto t = RouteTable::Create(rc);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(VhostName(**t, "reviews:9080"), "named");
+  EXPECT_EQ(VhostName(**t, "reviews"), "named");
+  EXPECT_EQ(VhostName(**t, "[::1]:8080"), "v6");
+  EXPECT_EQ(VhostName(**t, "[::1]"), "v6");
+  EXPECT_EQ(VhostName(**t, "reviews:x"), "default");
+}
+
 TEST(RouteTableTest, NoDefaultVhostMeansNoVhost) {
   auto t = MakeTable({MakeVhost("only", {"a.com"}, {MakeRoute(PathMatchKind::kPrefix, "/", "r")})});
   ASSERT_NE(t, nullptr);
