@@ -79,6 +79,14 @@ int main(int argc, char** argv) {
                                           filter_context);
   };
   auto cfg = pilotfish::xds::TranslateBootstrap(*proto, lookup, &warnings);
+  // Istio's bootstrap sets admin.access_log_path /dev/null: not writing it is the same.
+  if (cfg.ok() &&
+      ((!cfg->admin_access_log_path.empty() && cfg->admin_access_log_path != "/dev/null") ||
+       !cfg->admin_access_logs.empty())) {
+    warnings.push_back(
+        "admin.access_log: an access log of the admin port is not written by pilotfish yet; "
+        "ignored");
+  }
   if (cfg.ok()) {
     for (size_t i = 0; i < cfg->clusters.size(); ++i) {
       bootstrap::WarnUnappliedClusterFeatures(

@@ -15,6 +15,9 @@ void Warn(std::vector<std::string>* warnings, const std::string& path, const cha
 
 void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const std::string& path,
                                 std::vector<std::string>* warnings) {
+  if (!routes.internal_only_headers.empty()) {
+    Warn(warnings, path + ".internal_only_headers", "removing internal-only headers");
+  }
   for (size_t i = 0; i < routes.virtual_hosts.size(); ++i) {
     const config::VirtualHost& vh = routes.virtual_hosts[i];
     const std::string vp = absl::StrCat(path, ".virtual_hosts[", i, "]");
@@ -42,6 +45,14 @@ void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& p
                                   std::vector<std::string>* warnings) {
   if (c.max_connection_duration) {
     Warn(warnings, path + ".max_connection_duration", "max_connection_duration");
+  }
+  if (c.respect_dns_ttl) {
+    Warn(warnings, path + ".respect_dns_ttl",
+         "re-resolving at the record's TTL (dns_refresh_rate is used)");
+  }
+  if (c.use_http_header) {
+    Warn(warnings, path + ".original_dst_lb_config.use_http_header",
+         "the x-envoy-original-dst-host header");
   }
   if (c.circuit_breakers.retry_budget_percent) {
     Warn(warnings, path + ".circuit_breakers.thresholds.retry_budget", "retry_budget");

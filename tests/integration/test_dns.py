@@ -37,6 +37,28 @@ class StrictDnsTest(h.ProxyTestCase):
                 seen.add(r.header("x-echo-server"))
         self.assertEqual(seen, {"A", "B"})
 
+    def test_auto_host_rewrite_sends_the_dns_name(self):
+        echo = self.start_echo("ahr")
+        boot = h.Bootstrap()
+        boot.add_cluster("dns", [("localhost", echo.port)], type="STRICT_DNS",
+                         dns_lookup_family="V4_ONLY")
+        boot.add_cluster("static", [("127.0.0.1", echo.port)])
+        rewrite = route("dns", prefix="/dns")
+        rewrite["route"]["auto_host_rewrite"] = True
+        static = route("static", prefix="/static")
+        static["route"]["auto_host_rewrite"] = True  # no effect: the host has no name
+        boot.add_http_listener("http", [vhost([rewrite, static, route("dns")])])
+        port = self.start_proxy(boot).port()
+
+        def host_seen(path):
+            r = h.raw_request(port, h.build_request("GET", path, host="app.example.com"))
+            self.assertStatus(r, 200)
+            return r.json()["headers"].get("host")
+
+        self.assertEqual(host_seen("/dns"), "localhost")
+        self.assertEqual(host_seen("/static"), "app.example.com")
+        self.assertEqual(host_seen("/other"), "app.example.com")
+
     def test_unresolvable_host_gives_503_no_healthy_upstream(self):
         boot = h.simple_bootstrap(1, cluster_kw={"type": "STRICT_DNS",
                                                  "dns_lookup_family": "V4_ONLY"})

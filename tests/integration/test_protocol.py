@@ -141,6 +141,22 @@ class WebSocketTest(h.ProxyTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json()["path"], "/plain")
 
+    def test_route_disabling_websocket_overrides_the_hcm(self):
+        # The HCM allows websocket; a route's upgrade_configs entry with enabled: false wins.
+        r_off = h.route("echo", prefix="/off")
+        r_off["route"]["upgrade_configs"] = [{"upgrade_type": "websocket", "enabled": False}]
+        b = h.Bootstrap()
+        b.add_cluster("echo", [("127.0.0.1", self.echo.port)])
+        b.add_http_listener("http", [h.vhost([r_off, h.route("echo")])],
+                            upgrade_configs=[{"upgrade_type": "websocket"}])
+        port = self.start_proxy(b).port()
+        c, _, r = self.handshake(port, path="/off")
+        self.assertStatus(r, 403)
+        c.close()
+        c, _, r = self.handshake(port, path="/on")
+        self.assertStatus(r, 101)
+        c.close()
+
 
 class HeaderLimitTest(h.ProxyTestCase):
     """Envoy's max_request_headers_kb defaults to 60 and max_request_headers_count to 100."""
@@ -254,6 +270,45 @@ class SmugglingTest(h.ProxyTestCase):
         raw = (b"GET /fold HTTP/1.1\r\nHost: example.com\r\nX-Folded: first\r\n"
                b" second\r\n\r\n")
         self.rejected(raw, 400, "obs-fold header")
+
+
+class PathNormalizationTest(h.ProxyTestCase):
+    """HCM normalize_path (Istio's default pathNormalization BASE) and merge_slashes: routing and
+    the upstream see the RFC 3986 normalized path; the query is untouched."""
+
+    def setUp(self):
+        super().setUp()
+        self.echo = self.start_echo("norm")
+
+    def start(self, **hcm):
+        b = h.Bootstrap()
+        b.add_cluster("echo", [("127.0.0.1", self.echo.port)])
+        admin = {"match": {"prefix": "/admin"},
+                 "direct_response": {"status": 403, "body": {"inline_string": "no admin"}}}
+        b.add_http_listener("http", [h.vhost([admin, h.route("echo")])], **hcm)
+        return self.start_proxy(b).port()
+
+    def path_seen(self, port, path):
+        r = h.raw_request(port, h.build_request("GET", path))
+        return r.status, (r.json()["path"] if r.status == 200 else r.body)
+
+    def test_normalize_path(self):
+        port = self.start(normalize_path=True)
+        self.assertEqual(self.path_seen(port, "/a/b/../c/./d?x=/../y"), (200, "/a/c/d?x=/../y"))
+        self.assertEqual(self.path_seen(port, "/%61pi/%2e%2e/x%2fy"), (200, "/x%2Fy"))
+        # A dot-segment trick cannot reach a route the literal path would not match.
+        self.assertEqual(self.path_seen(port, "/public/../admin/users"), (403, b"no admin"))
+        self.assertEqual(self.path_seen(port, "/public/%2e%2e/admin"), (403, b"no admin"))
+        self.assertEqual(self.path_seen(port, "//a//b"), (200, "//a//b"))  # not merged
+
+    def test_without_normalization_the_path_is_passed_as_is(self):
+        port = self.start()
+        self.assertEqual(self.path_seen(port, "/public/../admin"), (200, "/public/../admin"))
+
+    def test_merge_slashes(self):
+        port = self.start(normalize_path=True, merge_slashes=True)
+        self.assertEqual(self.path_seen(port, "//a///b/../c?q=//z"), (200, "/a/c?q=//z"))
+        self.assertEqual(self.path_seen(port, "//admin"), (403, b"no admin"))
 
 
 if __name__ == "__main__":

@@ -179,9 +179,12 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
 
   // Upgrades (WebSocket) need the HCM or the route to allow the type.
   if (const std::string* up = headers.headers.Get("upgrade"); up != nullptr) {
+    // A route's upgrade_configs entry for the type, enabled or not, overrides the HCM's.
     bool allowed = callbacks_->UpgradeAllowedByHcm(*up);
     for (const auto& t : rc.route.upgrade_types)
       allowed = allowed || http::EqualsIgnoreCase(t, *up);
+    for (const auto& t : rc.route.disabled_upgrade_types)
+      allowed = allowed && !http::EqualsIgnoreCase(t, *up);
     if (!allowed) {
       callbacks_->SendLocalReply(403, "", http::kNoFlags, "upgrade_failed");
       return http::FilterHeadersStatus::kStopIteration;
@@ -216,6 +219,7 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
     headers.path = path + query;
   }
   if (!rc.route.host_rewrite_literal.empty()) headers.authority = rc.route.host_rewrite_literal;
+  auto_host_rewrite_ = rc.route.auto_host_rewrite && rc.route.host_rewrite_literal.empty();
   ApplyRequestMutations(headers);
   for (const config::RequestMirrorPolicy& m : rc.route.request_mirror_policies) {
     if (worker.Random() % 1000000 >= m.per_million) continue;
@@ -444,6 +448,8 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
   if (vh != nullptr && vh->include_request_attempt_count) {
     request_->headers.Set("x-envoy-attempt-count", std::to_string(attempt_));
   }
+  // Envoy: only hosts with a name (DNS clusters, endpoints with a hostname) rewrite Host.
+  if (auto_host_rewrite_ && !host_->hostname().empty()) request_->authority = host_->hostname();
   std::string head;
   head.reserve(256 + request_->headers.ByteSize());
   http1::EncodeRequestHeaders(*request_, framing_, head);

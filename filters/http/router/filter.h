@@ -99,6 +99,7 @@ class RouterFilter : public http::DecoderFilter,
   bool response_started_ = false;
   bool response_complete_ = false;
   bool upgrade_ = false;
+  bool auto_host_rewrite_ = false;  // the route's auto_host_rewrite: Host = the chosen host's name
   bool tunnel_ = false;
   bool downstream_read_disabled_ = false;
   bool upstream_read_disabled_ = false;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "proxy/common/str_util.h"
+#include "proxy/http/path_util.h"
 
 namespace pilotfish::filters::hcm {
 namespace {
@@ -470,6 +471,20 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
     stream_->request_complete_ = true;
     stream_->SendLocalReply(426, "", http::kNoFlags, "low_version");
     return;
+  }
+  const config::HttpConnectionManager& c = config_->config;
+  http::RequestHeaders& rh = *stream_->headers_;
+  if ((c.normalize_path || c.merge_slashes) && rh.method != "CONNECT" &&
+      !(rh.method == "OPTIONS" && rh.path == "*")) {
+    std::optional<std::string> normalized =
+        http::NormalizePath(rh.path, c.normalize_path, c.merge_slashes);
+    if (!normalized) {
+      close_after_response_ = true;  // the body, if any, is not read
+      stream_->request_complete_ = true;
+      stream_->SendLocalReply(400, "", http::kNoFlags, "path_normalization_failed");
+      return;
+    }
+    rh.path = std::move(*normalized);
   }
   if (codec_->request_expects_continue()) {
     // Envoy answers 100-continue itself and does not forward the Expect header.
