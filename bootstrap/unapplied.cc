@@ -50,10 +50,6 @@ void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& p
     Warn(warnings, path + ".respect_dns_ttl",
          "re-resolving at the record's TTL (dns_refresh_rate is used)");
   }
-  if (c.use_http_header) {
-    Warn(warnings, path + ".original_dst_lb_config.use_http_header",
-         "the x-envoy-original-dst-host header");
-  }
   if (c.circuit_breakers.retry_budget_percent) {
     Warn(warnings, path + ".circuit_breakers.thresholds.retry_budget", "retry_budget");
   }

@@ -267,6 +267,7 @@ struct Cluster {
   bool http2 = false;  // upstream HTTP/2 requested (not implemented on the data path yet)
   // ORIGINAL_DST: honour x-envoy-original-dst-host; bind upstream source (Istio's 127.0.0.6).
   bool use_http_header = false;
+  Millis cleanup_interval{5000};  // ORIGINAL_DST: hosts unused for this long are removed
   std::optional<SocketAddress> upstream_bind_address;
 };
 

@@ -38,6 +38,9 @@ class DecoderFilterCallbacks {
   virtual const RequestHeaders& request_headers() = 0;
   // The downstream peer (for source-IP hashing and logs).
   virtual const net::Address& downstream_remote_address() const = 0;
+  // Where the downstream connection was headed before iptables REDIRECT (the local address
+  // restored by use_original_dst or the original_dst listener filter); nullptr otherwise.
+  virtual const net::Address* downstream_original_destination() const { return nullptr; }
   // The route chosen for the request's current headers (nullptr: no route / no vhost).
   virtual const router::CompiledRoute* route() = 0;
   virtual const router::CompiledVirtualHost* virtual_host() = 0;

@@ -25,6 +25,8 @@ void WorkerClusterManager::AddOrUpdateCluster(ClusterInfoSharedPtr info, HostSet
   c.hosts = std::move(hosts);
   c.info = std::move(info);
   std::string name = c.info->name();
+  const config::Cluster& cfg = c.info->config();
+  if (cfg.type == config::ClusterType::kOriginalDst) ArmOriginalDstSweep(cfg.cleanup_interval);
   clusters_[name] = std::move(c);
 }
 
@@ -88,6 +90,36 @@ void WorkerClusterManager::ReapDrainedPools() {
     }
     reap_timer_->Enable(std::chrono::milliseconds(1000));
   }
+}
+
+void WorkerClusterManager::ArmOriginalDstSweep(std::chrono::milliseconds interval) {
+  if (original_dst_timer_ == nullptr) {
+    original_dst_timer_ =
+        std::make_unique<event::Timer>(dispatcher_, [this] { SweepOriginalDstHosts(); });
+  } else if (original_dst_interval_.count() != 0 && original_dst_interval_ <= interval) {
+    return;  // already sweeping at least this often
+  }
+  original_dst_interval_ = interval;
+  original_dst_timer_->Enable(interval);
+}
+
+void WorkerClusterManager::SweepOriginalDstHosts() {
+  std::chrono::milliseconds next{0};
+  for (auto& [name, c] : clusters_) {
+    const config::Cluster& cfg = c.info->config();
+    if (cfg.type != config::ClusterType::kOriginalDst) continue;
+    if (next.count() == 0 || cfg.cleanup_interval < next) next = cfg.cleanup_interval;
+    for (const HostSharedPtr& host : c.lb->ForgetUnusedHosts()) {
+      auto it = pools_.find(PoolKey{c.info.get(), host.get()});
+      if (it == pools_.end()) continue;
+      it->second->Drain();
+      draining_.push_back(std::move(it->second));
+      pools_.erase(it);
+    }
+  }
+  ReapDrainedPools();
+  original_dst_interval_ = next;
+  if (next.count() != 0) original_dst_timer_->Enable(next);  // (re-armed in its own callback)
 }
 
 void WorkerClusterManager::DrainAll() {

@@ -2,6 +2,7 @@
 // Touched only on its worker's thread; the main thread sends updates through Post().
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ class WorkerClusterManager {
  private:
   void DrainPoolsOf(const ClusterInfo* info, const HostSet* keep);
   void ReapDrainedPools();
+  // ORIGINAL_DST clusters: every cleanup_interval, hosts not picked since the last sweep are
+  // forgotten and their pools drained (Envoy's cleanup of original destination hosts).
+  void ArmOriginalDstSweep(std::chrono::milliseconds interval);
+  void SweepOriginalDstHosts();
 
   event::Dispatcher& dispatcher_;
   uint64_t seed_;
@@ -57,6 +62,8 @@ class WorkerClusterManager {
   absl::flat_hash_map<PoolKey, std::unique_ptr<Http1ConnPool>> pools_;
   std::vector<std::unique_ptr<Http1ConnPool>> draining_;
   event::TimerPtr reap_timer_;
+  event::TimerPtr original_dst_timer_;
+  std::chrono::milliseconds original_dst_interval_{0};
 };
 
 }  // namespace pilotfish::upstream

@@ -9,6 +9,10 @@ ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
     : config_(std::move(config)),
       stats_(store, config_.alt_stat_name.empty() ? config_.name : config_.alt_stat_name,
              config_.circuit_breakers.track_remaining) {
+  if (config_.upstream_bind_address) {
+    bind_ = net::Address::FromIpPort(config_.upstream_bind_address->address,
+                                     config_.upstream_bind_address->port);
+  }
   if (config_.outlier_detection) {
     // outlier_detection.* stats exist only for clusters that configure it, as in Envoy.
     outlier_ = std::make_unique<OutlierDetector>(*config_.outlier_detection, stats_.scope);

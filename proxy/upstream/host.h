@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,9 @@ class ClusterInfo {
   ClusterResources& resources() const { return resources_; }
   // nullptr unless the cluster configures outlier_detection.
   OutlierDetector* outlier_detector() const { return outlier_.get(); }
+  // upstream_bind_config's source address for upstream connections (Istio's 127.0.0.6 for
+  // inbound passthrough); nullptr when unset.
+  const net::Address* bind_address() const { return bind_ ? &*bind_ : nullptr; }
   const ClusterStats& stats() const { return stats_; }
   // membership_total / membership_healthy (main thread, when a new HostSet is published).
   void SetMembership(const HostSet& hosts) const;
@@ -92,6 +96,7 @@ class ClusterInfo {
   mutable ClusterResources resources_;
   ClusterStats stats_;
   std::unique_ptr<OutlierDetector> outlier_;
+  std::optional<net::Address> bind_;
   uint64_t refresher_ = 0;
 };
 using ClusterInfoSharedPtr = std::shared_ptr<ClusterInfo>;

@@ -239,13 +239,8 @@ void Http1ConnPool::CreateClient() {
     return;  // the pending stream waits for a connection to free up
   }
   const config::Cluster& cfg = cluster_->config();
-  std::optional<net::Address> bind;
-  if (cfg.upstream_bind_address) {
-    bind = net::Address::FromIpPort(cfg.upstream_bind_address->address,
-                                    cfg.upstream_bind_address->port);
-  }
   auto conn = net::Connection::Connect(dispatcher_, host_->address(), cfg.connect_timeout,
-                                       bind ? &*bind : nullptr);
+                                       cluster_->bind_address());
   res.connections.fetch_add(1, std::memory_order_relaxed);
   host_->cx_active.fetch_add(1, std::memory_order_relaxed);
   stats.Inc(stats.upstream_cx_total);

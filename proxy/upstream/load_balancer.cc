@@ -2,7 +2,9 @@
 #include "proxy/upstream/load_balancer.h"
 
 #include <random>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "proxy/upstream/hash_lb.h"
 
 namespace pilotfish::upstream {
@@ -116,10 +118,76 @@ class LeastRequest : public LoadBalancer {
   std::mt19937_64 rng_;
 };
 
+// ORIGINAL_DST with CLUSTER_PROVIDED: the host is the address the downstream connection was
+// headed for (or the x-envoy-original-dst-host header, when the cluster allows it). Hosts are
+// made on first use and kept while they are picked, so their connections are pooled.
+class OriginalDst : public LoadBalancer {
+ public:
+  explicit OriginalDst(bool use_http_header) : use_http_header_(use_http_header) {}
+
+  HostSharedPtr ChooseHost(const LbContext* ctx) override {
+    if (ctx == nullptr) return nullptr;
+    std::optional<net::Address> dst;
+    if (use_http_header_ && !ctx->original_dst_header.empty()) {
+      dst = ParseIpPort(ctx->original_dst_header);
+      if (!dst) return nullptr;  // Envoy: an unusable header fails the pick
+    } else if (ctx->original_dst != nullptr) {
+      dst = *ctx->original_dst;
+    }
+    if (!dst) return nullptr;
+    Entry& e = hosts_[dst->ToString()];
+    if (e.host == nullptr) e.host = std::make_shared<Host>(*dst, "", 1);
+    e.used = true;
+    return e.host;
+  }
+
+  std::vector<HostSharedPtr> ForgetUnusedHosts() override {
+    std::vector<HostSharedPtr> gone;
+    for (auto it = hosts_.begin(); it != hosts_.end();) {
+      if (!it->second.used) {
+        gone.push_back(std::move(it->second.host));
+        hosts_.erase(it++);
+      } else {
+        it->second.used = false;
+        ++it;
+      }
+    }
+    return gone;
+  }
+
+ private:
+  // "1.2.3.4:80" or "[::1]:80".
+  static std::optional<net::Address> ParseIpPort(std::string_view s) {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view ip = s.substr(0, colon);
+    if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+    uint32_t port = 0;
+    const std::string_view digits = s.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5) return std::nullopt;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      port = port * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    return net::Address::FromIpPort(ip, port);
+  }
+
+  struct Entry {
+    HostSharedPtr host;
+    bool used = false;
+  };
+  bool use_http_header_;
+  absl::flat_hash_map<std::string, Entry> hosts_;
+};
+
 }  // namespace
 
 LoadBalancerPtr CreateLoadBalancer(const config::Cluster& cluster, HostSetSharedPtr hosts,
                                    uint64_t seed) {
+  if (cluster.type == config::ClusterType::kOriginalDst) {
+    return std::make_unique<OriginalDst>(cluster.use_http_header);
+  }
   switch (cluster.lb_policy) {
     case config::LbPolicy::kRandom:
       return std::make_unique<Random>(std::move(hosts), seed);

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "proxy/upstream/host.h"
 #include "proxy/upstream/outlier_detector.h"
@@ -15,6 +17,11 @@ struct LbContext {
   std::optional<uint64_t> hash;   // from the route's hash_policy
   const Host* exclude = nullptr;  // previous host, for retry host predicates
   OutlierFilter outlier;          // skip ejected hosts (unless in panic)
+  // ORIGINAL_DST: the downstream connection's destination before iptables REDIRECT (nullptr
+  // when it was not redirected), and the x-envoy-original-dst-host request header when the
+  // cluster's use_http_header asks for it (empty when absent).
+  const net::Address* original_dst = nullptr;
+  std::string_view original_dst_header;
 };
 
 // Whether a host should be passed over by a balancer: the retry's previous host (when there is
@@ -35,10 +42,14 @@ class LoadBalancer {
   virtual ~LoadBalancer() = default;
   // nullptr when the set is empty.
   virtual HostSharedPtr ChooseHost(const LbContext* context) = 0;
+  // ORIGINAL_DST: forgets the hosts not picked since the previous call and returns them (their
+  // pools are drained by the caller). Other balancers have a fixed host set.
+  virtual std::vector<HostSharedPtr> ForgetUnusedHosts() { return {}; }
 };
 using LoadBalancerPtr = std::unique_ptr<LoadBalancer>;
 
-// Builds the balancer for `policy` over `hosts` (which must outlive it: keep the HostSet).
+// Builds the balancer for `policy` over `hosts` (which must outlive it: keep the HostSet). An
+// ORIGINAL_DST cluster gets a balancer that makes its hosts from each request's destination.
 LoadBalancerPtr CreateLoadBalancer(const config::Cluster& cluster, HostSetSharedPtr hosts,
                                    uint64_t seed);
 

@@ -140,5 +140,75 @@ class OriginalDstTest(unittest.TestCase):
         self.assertNotIn("HTTP/1.1", out)
 
 
+    def test_passthrough_cluster_dials_the_original_destination(self):
+        # Istio's PassthroughCluster / InboundPassthroughCluster: an ORIGINAL_DST cluster
+        # (CLUSTER_PROVIDED) whose host is the address the application dialled. The upstream
+        # connection is made from 127.0.0.6 (upstream_bind_config, as Istio's inbound
+        # passthrough) and iptables lets that source through, as istio-init's rules do: without
+        # the bind, the upstream connection would itself be redirected back to 15001.
+        self.run_ns(["iptables", "-t", "nat", "-I", "OUTPUT", "1", "-s", "127.0.0.6/32",
+                     "-j", "RETURN"])
+        self.run_ns(["iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", SERVICE_IP,
+                     "--dport", "9998", "-j", "REDIRECT", "--to-ports", "15001"])
+        self.run_ns(["ip", "addr", "add", "127.0.0.6/32", "dev", "lo"])
+        for port in (9080, 9998):
+            self.spawn(f"echo{port}", [h.ECHO_BIN, "--address", SERVICE_IP, "--port", str(port),
+                                       "--name", f"direct-{port}"])
+        cfg = self.bootstrap()
+        passthrough = {"name": "PassthroughCluster", "type": "ORIGINAL_DST",
+                       "lb_policy": "CLUSTER_PROVIDED", "connect_timeout": "1s",
+                       "cleanup_interval": "1s",
+                       "upstream_bind_config": {"source_address": {
+                           "address": "127.0.0.6", "port_value": 0}},
+                       "original_dst_lb_config": {"use_http_header": True}}
+        res = cfg["static_resources"]
+        res["clusters"].append(passthrough)
+        out_chain = res["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        out_chain["cluster"] = out_chain["stat_prefix"] = "PassthroughCluster"
+        vh = res["listeners"][1]["filter_chains"][0]["filters"][0]["typed_config"][
+            "route_config"]["virtual_hosts"][0]
+        vh["routes"].insert(0, {"match": {"prefix": "/passthrough"},
+                                "route": {"cluster": "PassthroughCluster"}})
+        path = os.path.join(self.tmp, "passthrough.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        proxy, proxy_log = self.spawn("pilotfish", [h.PILOTFISH_BIN, "-c", path,
+                                                    "--concurrency", "2", "-l", "info"])
+
+        def ready():
+            self.assertIsNone(proxy.poll(), "pilotfish exited:\n" + self.log_of(proxy_log))
+            rc, out = self.curl("http://127.0.0.1:15000/ready")
+            return rc == 0 and " 200 " in out.splitlines()[0]
+        h.poll_until(ready, what="pilotfish ready inside the namespace")
+
+        def body(out):
+            return json.loads(out[out.index("\n\n") + 2:])
+
+        # HTTP: the 0.0.0.0_9080 listener routes /passthrough to the original destination.
+        for i in range(4):
+            rc, out = self.curl(f"http://{SERVICE_IP}:9080/passthrough/{i}")
+            self.assertEqual(rc, 0, out + "\n" + self.log_of(proxy_log))
+            self.assertIn("HTTP/1.1 200", out.splitlines()[0], out)
+            self.assertEqual(body(out)["server"], "direct-9080", out)
+        # Other paths still use the STATIC cluster (the echo server on ECHO_PORT is not running
+        # in this test, so that is a 503: the passthrough above did not go there).
+        rc, out = self.curl(f"http://{SERVICE_IP}:9080/other")
+        self.assertIn("HTTP/1.1 503", out.splitlines()[0], out)
+        # use_http_header: x-envoy-original-dst-host picks the destination instead.
+        rc, out = self.curl(f"http://{SERVICE_IP}:9080/passthrough/h",
+                            ["-H", f"x-envoy-original-dst-host: {SERVICE_IP}:9998"])
+        self.assertEqual(body(out)["server"], "direct-9998", out)
+        rc, out = self.curl(f"http://{SERVICE_IP}:9080/passthrough/h",
+                            ["-H", "x-envoy-original-dst-host: not-an-address"])
+        self.assertIn("HTTP/1.1 503", out.splitlines()[0], out)
+        # TCP: a port with no listener of its own: the catch-all chain's tcp_proxy passes the
+        # connection through to where it was going.
+        rc, out = self.curl(f"http://{SERVICE_IP}:9998/tcp-passthrough")
+        self.assertEqual(rc, 0, out + "\n" + self.log_of(proxy_log))
+        self.assertIn("HTTP/1.1 200", out.splitlines()[0], out)
+        self.assertEqual(body(out)["server"], "direct-9998", out)
+        self.assertNotIn("x-envoy-upstream-service-time", out)  # bytes, not HTTP, were proxied
+
+
 if __name__ == "__main__":
     unittest.main()

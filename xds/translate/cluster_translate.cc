@@ -212,46 +212,47 @@ absl::StatusOr<config::Cluster> TranslateCluster(const Cluster& cluster, const s
   // metadata is control-plane bookkeeping; wait_for_warm_on_init and the health flags only
   // matter with active health checks (rejected below); protocol_selection
   // USE_DOWNSTREAM_PROTOCOL is HTTP/1.1 here since downstream is always HTTP/1.x.
-  XDS_RETURN_IF_ERROR(CheckFields(
-      cluster, path,
-      {.handled = {"name",
-                   "alt_stat_name",
-                   "type",
-                   "cluster_type",
-                   "eds_cluster_config",
-                   "connect_timeout",
-                   "per_connection_buffer_limit_bytes",
-                   "lb_policy",
-                   "load_assignment",
-                   "health_checks",
-                   "max_requests_per_connection",
-                   "circuit_breakers",
-                   "upstream_http_protocol_options",
-                   "common_http_protocol_options",
-                   "http_protocol_options",
-                   "http2_protocol_options",
-                   "typed_extension_protocol_options",
-                   "dns_refresh_rate",
-                   "respect_dns_ttl",
-                   "dns_lookup_family",
-                   "wait_for_warm_on_init",
-                   "outlier_detection",
-                   "upstream_bind_config",
-                   "ring_hash_lb_config",
-                   "maglev_lb_config",
-                   "original_dst_lb_config",
-                   "least_request_lb_config",
-                   "round_robin_lb_config",
-                   "common_lb_config",
-                   "transport_socket",
-                   "metadata",
-                   "protocol_selection",
-                   "close_connections_on_host_health_failure",
-                   "ignore_health_on_host_removal"},
-       .ignored = {"dns_failure_refresh_rate", "use_tcp_for_dns_lookups", "cleanup_interval",
-                   "upstream_connection_options", "track_timeout_budgets", "track_cluster_stats",
-                   "preconnect_policy"}},
-      warnings));
+  XDS_RETURN_IF_ERROR(
+      CheckFields(cluster, path,
+                  {.handled = {"name",
+                               "alt_stat_name",
+                               "type",
+                               "cluster_type",
+                               "eds_cluster_config",
+                               "connect_timeout",
+                               "per_connection_buffer_limit_bytes",
+                               "lb_policy",
+                               "load_assignment",
+                               "health_checks",
+                               "max_requests_per_connection",
+                               "circuit_breakers",
+                               "upstream_http_protocol_options",
+                               "common_http_protocol_options",
+                               "http_protocol_options",
+                               "http2_protocol_options",
+                               "typed_extension_protocol_options",
+                               "dns_refresh_rate",
+                               "respect_dns_ttl",
+                               "dns_lookup_family",
+                               "wait_for_warm_on_init",
+                               "outlier_detection",
+                               "upstream_bind_config",
+                               "ring_hash_lb_config",
+                               "maglev_lb_config",
+                               "original_dst_lb_config",
+                               "least_request_lb_config",
+                               "round_robin_lb_config",
+                               "common_lb_config",
+                               "transport_socket",
+                               "metadata",
+                               "protocol_selection",
+                               "close_connections_on_host_health_failure",
+                               "ignore_health_on_host_removal",
+                               "cleanup_interval"},
+                   .ignored = {"dns_failure_refresh_rate", "use_tcp_for_dns_lookups",
+                               "upstream_connection_options", "track_timeout_budgets",
+                               "track_cluster_stats", "preconnect_policy"}},
+                  warnings));
   config::Cluster out;
   if (cluster.name().empty()) return InvalidAt(FieldPath(path, "name"), "must not be empty");
   out.name = cluster.name();
@@ -302,6 +303,11 @@ absl::StatusOr<config::Cluster> TranslateCluster(const Cluster& cluster, const s
     if (out.dns_refresh_rate.count() <= 1) return InvalidAt(p, "must be greater than 1ms");
   }
   out.respect_dns_ttl = cluster.respect_dns_ttl();
+  if (cluster.has_cleanup_interval()) {
+    const std::string p = FieldPath(path, "cleanup_interval");
+    XDS_ASSIGN_OR_RETURN(out.cleanup_interval, ToMillis(cluster.cleanup_interval(), p));
+    if (out.cleanup_interval.count() <= 0) return InvalidAt(p, "must be greater than 0");
+  }
   switch (cluster.dns_lookup_family()) {
     case Cluster::AUTO:
       out.dns_lookup_family = config::DnsLookupFamily::kAuto;

@@ -269,6 +269,12 @@ void RouterFilter::StartAttempt() {
     ctx.exclude = host_.get();
   }
   ctx.hash = hash_;
+  ctx.original_dst = callbacks_->downstream_original_destination();
+  if (cluster->info->config().use_http_header) {
+    if (const std::string* h = request_->headers.Get("x-envoy-original-dst-host")) {
+      ctx.original_dst_header = *h;
+    }
+  }
   ctx.outlier.detector = cluster->info->outlier_detector();
   ctx.outlier.panic_threshold_percent = cluster->info->config().healthy_panic_threshold_percent;
   upstream::HostSharedPtr host = cluster->lb->ChooseHost(&ctx);

@@ -67,6 +67,10 @@ server::Worker& ActiveStream::worker() { return cm_.worker(); }
 const net::Address& ActiveStream::downstream_remote_address() const {
   return cm_.connection().remote_address();
 }
+const net::Address* ActiveStream::downstream_original_destination() const {
+  const net::Connection& c = cm_.connection();
+  return c.local_address_restored() ? &c.local_address() : nullptr;
+}
 event::Dispatcher& ActiveStream::dispatcher() { return cm_.worker().dispatcher(); }
 
 uint32_t ActiveStream::buffer_limit() const {

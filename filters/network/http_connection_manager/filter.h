@@ -56,6 +56,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   http::StreamInfo& stream_info() override { return info_; }
   const http::RequestHeaders& request_headers() override { return *headers_; }
   const net::Address& downstream_remote_address() const override;
+  const net::Address* downstream_original_destination() const override;
   const ::pilotfish::router::CompiledRoute* route() override { return route_.route; }
   const ::pilotfish::router::CompiledVirtualHost* virtual_host() override { return route_.vhost; }
   void ContinueDecoding() override;

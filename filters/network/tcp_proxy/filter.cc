@@ -58,7 +58,9 @@ class TcpProxySession : public server::Session {
       const access_log::LogContext ctx = Context();
       for (const auto& o : factory_->observers()) o->OnConnectionOpen(ctx);
     }
-    upstream::HostSharedPtr host = cluster != nullptr ? cluster->lb->ChooseHost(nullptr) : nullptr;
+    upstream::LbContext lb_ctx;
+    if (downstream_->local_address_restored()) lb_ctx.original_dst = &downstream_->local_address();
+    upstream::HostSharedPtr host = cluster != nullptr ? cluster->lb->ChooseHost(&lb_ctx) : nullptr;
     if (host == nullptr) {
       if (cluster == nullptr && stats_ != nullptr) {
         stats_->scope.Inc(stats_->downstream_cx_no_route);
@@ -79,7 +81,8 @@ class TcpProxySession : public server::Session {
     downstream_->StartReading();
     downstream_->ReadDisable(true);
     upstream_ = net::Connection::Connect(worker_.dispatcher(), host->address(),
-                                         cluster->info->config().connect_timeout);
+                                         cluster->info->config().connect_timeout,
+                                         cluster->info->bind_address());
     upstream_->SetCallbacks(&up_cb_);
     upstream_->SetWriteBufferLimits(cluster->info->config().per_connection_buffer_limit_bytes);
     ArmIdle();
