@@ -106,13 +106,13 @@ class OriginalDstTest(unittest.TestCase):
             },
         }
 
-    def test_redirected_connection_reaches_the_original_destination_listener(self):
-        echo, echo_log = self.spawn("echo", [h.ECHO_BIN, "--port", str(ECHO_PORT),
-                                             "--name", "reviews"])
-        cfg = os.path.join(self.tmp, "bootstrap.json")
-        with open(cfg, "w") as f:
-            json.dump(self.bootstrap(), f)
-        proxy, proxy_log = self.spawn("pilotfish", [h.PILOTFISH_BIN, "-c", cfg,
+    def start_proxy(self, cfg):
+        """Writes the bootstrap, starts pilotfish in the namespace, waits until it is ready;
+        returns its log."""
+        path = os.path.join(self.tmp, "bootstrap.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        proxy, proxy_log = self.spawn("pilotfish", [h.PILOTFISH_BIN, "-c", path,
                                                     "--concurrency", "2", "-l", "info"])
 
         def ready():
@@ -120,6 +120,12 @@ class OriginalDstTest(unittest.TestCase):
             rc, out = self.curl("http://127.0.0.1:15000/ready")
             return rc == 0 and " 200 " in out.splitlines()[0]
         h.poll_until(ready, what="pilotfish ready inside the namespace")
+        return proxy_log
+
+    def test_redirected_connection_reaches_the_original_destination_listener(self):
+        echo, echo_log = self.spawn("echo", [h.ECHO_BIN, "--port", str(ECHO_PORT),
+                                             "--name", "reviews"])
+        proxy_log = self.start_proxy(self.bootstrap())
 
         # The application dials the service; iptables sends it to 15001; pilotfish recovers
         # 10.99.0.1:9080 and serves it with the 0.0.0.0_9080 listener's routes.
@@ -169,17 +175,7 @@ class OriginalDstTest(unittest.TestCase):
             "route_config"]["virtual_hosts"][0]
         vh["routes"].insert(0, {"match": {"prefix": "/passthrough"},
                                 "route": {"cluster": "PassthroughCluster"}})
-        path = os.path.join(self.tmp, "passthrough.json")
-        with open(path, "w") as f:
-            json.dump(cfg, f)
-        proxy, proxy_log = self.spawn("pilotfish", [h.PILOTFISH_BIN, "-c", path,
-                                                    "--concurrency", "2", "-l", "info"])
-
-        def ready():
-            self.assertIsNone(proxy.poll(), "pilotfish exited:\n" + self.log_of(proxy_log))
-            rc, out = self.curl("http://127.0.0.1:15000/ready")
-            return rc == 0 and " 200 " in out.splitlines()[0]
-        h.poll_until(ready, what="pilotfish ready inside the namespace")
+        proxy_log = self.start_proxy(cfg)
 
         def body(out):
             return json.loads(out[out.index("\n\n") + 2:])
