@@ -43,9 +43,6 @@ void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& p
   if (c.max_connection_duration) {
     Warn(warnings, path + ".max_connection_duration", "max_connection_duration");
   }
-  if (c.circuit_breakers.retry_budget_percent) {
-    Warn(warnings, path + ".circuit_breakers.thresholds.retry_budget", "retry_budget");
-  }
 }
 
 }  // namespace pilotfish::bootstrap

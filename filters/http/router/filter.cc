@@ -386,18 +386,19 @@ bool RouterFilter::MaybeRetry(bool matched) {
   upstream::WorkerClusterManager::Cluster* cluster =
       callbacks_->worker().cluster_manager().Get(cluster_name_);
   if (cluster == nullptr) return false;
-  // The max_retries circuit breaker counts retries in progress across all workers.
+  // The retry circuit breaker (max_retries, or the retry budget) counts retries in progress
+  // across all workers. As in Envoy, every retry is checked again, this request's own slot
+  // excluded: a budget shrinks when the load drops.
+  ReleaseRetryResource();
   upstream::ClusterResources& res = cluster->info->resources();
   const upstream::ClusterStats& stats = cluster->info->stats();
-  if (!holding_retry_) {
-    if (res.retries.load(std::memory_order_relaxed) >=
-        cluster->info->config().circuit_breakers.max_retries) {
-      stats.Inc(stats.upstream_rq_retry_overflow);
-      return false;
-    }
-    res.retries.fetch_add(1, std::memory_order_relaxed);
-    holding_retry_ = true;
+  if (res.retries.load(std::memory_order_relaxed) >= cluster->info->RetryLimit()) {
+    stats.Inc(stats.upstream_rq_retry_overflow);
+    callbacks_->stream_info().SetFlag(http::kUpstreamOverflow);
+    return false;
   }
+  res.retries.fetch_add(1, std::memory_order_relaxed);
+  counted_retry_ = cluster->info;
   stats.Inc(stats.upstream_rq_retry);
   CleanupUpstream(false);
   const auto delay = retry_->ConsumeRetry(callbacks_->worker().Random());
@@ -408,11 +409,9 @@ bool RouterFilter::MaybeRetry(bool matched) {
 }
 
 void RouterFilter::ReleaseRetryResource() {
-  if (!holding_retry_) return;
-  holding_retry_ = false;
-  if (auto* cluster = callbacks_->worker().cluster_manager().Get(cluster_name_)) {
-    cluster->info->resources().retries.fetch_sub(1, std::memory_order_relaxed);
-  }
+  if (counted_retry_ == nullptr) return;
+  counted_retry_->resources().retries.fetch_sub(1, std::memory_order_relaxed);
+  counted_retry_.reset();
 }
 
 void RouterFilter::OnGlobalTimeout() {

@@ -82,7 +82,9 @@ class RouterFilter : public http::DecoderFilter,
   // are possible (retain_body_), the whole body for replay, up to the buffer limit.
   std::string body_;
   bool retain_body_ = false;
-  bool holding_retry_ = false;  // counted in the cluster's max_retries circuit breaker
+  // Set while this request holds a slot of the cluster's retry circuit breaker (max_retries or
+  // the retry budget); the cluster it was counted in, should a CDS update replace it.
+  upstream::ClusterInfoSharedPtr counted_retry_;
   // Set while this attempt counts against the cluster's max_requests circuit breaker.
   upstream::ClusterInfoSharedPtr counted_request_;
   uint32_t attempt_ = 0;
