@@ -33,7 +33,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
           Warn(warnings, hpath + ".filter_state", "filter_state hashing");
         }
       }
-      if (a.idle_timeout) Warn(warnings, rp + ".route.idle_timeout", "route idle_timeout");
     }
   }
 }
