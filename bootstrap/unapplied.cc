@@ -36,7 +36,6 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
           Warn(warnings, hpath + ".filter_state", "filter_state hashing");
         }
       }
-      if (a.idle_timeout) Warn(warnings, rp + ".route.idle_timeout", "route idle_timeout");
     }
   }
 }
@@ -49,9 +48,6 @@ void WarnUnappliedClusterFeatures(const config::Cluster& c, const std::string& p
   if (c.respect_dns_ttl) {
     Warn(warnings, path + ".respect_dns_ttl",
          "re-resolving at the record's TTL (dns_refresh_rate is used)");
-  }
-  if (c.circuit_breakers.retry_budget_percent) {
-    Warn(warnings, path + ".circuit_breakers.thresholds.retry_budget", "retry_budget");
   }
 }
 

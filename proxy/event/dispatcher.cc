@@ -179,7 +179,11 @@ bool Timer::Enabled() const {
 
 void Timer::OnTimer(uv_timer_t* handle) {
   auto* self = static_cast<Timer*>(handle->data);
-  if (self != nullptr) self->cb_();
+  if (self == nullptr) return;
+  // The callback may destroy this timer (an owner resetting it, or finishing, from inside it):
+  // run a copy, so the closure being run is not the one freed.
+  std::function<void()> cb = self->cb_;
+  cb();
 }
 
 }  // namespace pilotfish::event

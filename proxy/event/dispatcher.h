@@ -104,7 +104,8 @@ class Dispatcher {
   bool exiting_ = false;
 };
 
-// A one-shot timer. Destroying it cancels it; its handle is freed by libuv's close callback.
+// A one-shot timer. Destroying it cancels it, also from inside its own callback; its handle is
+// freed by libuv's close callback.
 class Timer {
  public:
   Timer(Dispatcher& dispatcher, std::function<void()> cb);

@@ -31,6 +31,7 @@ ClusterStats::ClusterStats(stats::Store* store, const std::string& stat_name,
   upstream_rq_retry_overflow = scope.CounterFor("upstream_rq_retry_overflow");
   upstream_rq_timeout = scope.CounterFor("upstream_rq_timeout");
   upstream_rq_per_try_timeout = scope.CounterFor("upstream_rq_per_try_timeout");
+  upstream_rq_per_try_idle_timeout = scope.CounterFor("upstream_rq_per_try_idle_timeout");
   upstream_cx_total = scope.CounterFor("upstream_cx_total");
   upstream_cx_connect_fail = scope.CounterFor("upstream_cx_connect_fail");
   upstream_cx_connect_timeout = scope.CounterFor("upstream_cx_connect_timeout");

@@ -26,8 +26,8 @@ struct ClusterStats {
   stats::Scope scope;  // "cluster.<name>."
   stats::Counter upstream_rq_total, upstream_rq_pending_total, upstream_rq_pending_overflow,
       upstream_rq_retry, upstream_rq_retry_overflow, upstream_rq_timeout,
-      upstream_rq_per_try_timeout, upstream_cx_total, upstream_cx_connect_fail,
-      upstream_cx_connect_timeout, upstream_cx_overflow;
+      upstream_rq_per_try_timeout, upstream_rq_per_try_idle_timeout, upstream_cx_total,
+      upstream_cx_connect_fail, upstream_cx_connect_timeout, upstream_cx_overflow;
   std::array<stats::Counter, 5> upstream_rq_class;  // upstream_rq_1xx .. upstream_rq_5xx
   // Maintained on the data path.
   stats::Gauge upstream_cx_active;

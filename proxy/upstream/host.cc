@@ -1,9 +1,20 @@
 // ClusterInfo construction (it owns the cluster's outlier detector and stats).
 #include "proxy/upstream/host.h"
 
+#include <algorithm>
+
 #include "proxy/upstream/outlier_detector.h"
 
 namespace pilotfish::upstream {
+
+uint64_t MaxConcurrentRetries(const config::CircuitBreakerThresholds& cb,
+                              uint64_t outstanding_requests) {
+  if (!cb.retry_budget_percent) return cb.max_retries;
+  // Envoy's RetryBudgetImpl::max(): the product is truncated, then raised to the minimum.
+  const auto budget = static_cast<uint64_t>(*cb.retry_budget_percent / 100.0 *
+                                            static_cast<double>(outstanding_requests));
+  return std::max<uint64_t>(budget, cb.retry_budget_min_concurrency);
+}
 
 ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
     : config_(std::move(config)),
@@ -41,13 +52,14 @@ void ClusterInfo::RefreshGauges() const {
   stats_.cx_open.Set(cx >= cb.max_connections ? 1 : 0);
   stats_.rq_pending_open.Set(pending >= cb.max_pending_requests ? 1 : 0);
   stats_.rq_open.Set(rq >= cb.max_requests ? 1 : 0);
-  stats_.rq_retry_open.Set(retries >= cb.max_retries ? 1 : 0);
+  stats_.rq_retry_open.Set(retries >= MaxConcurrentRetries(cb, rq) ? 1 : 0);
   if (cb.track_remaining) {
     auto remaining = [](uint64_t max, uint64_t used) { return used >= max ? 0 : max - used; };
     stats_.remaining_cx.Set(remaining(cb.max_connections, cx));
     stats_.remaining_pending.Set(remaining(cb.max_pending_requests, pending));
     stats_.remaining_rq.Set(remaining(cb.max_requests, rq));
-    stats_.remaining_retries.Set(remaining(cb.max_retries, retries));
+    // Under a retry budget the limit moves with the load, so Envoy keeps this gauge at 0.
+    stats_.remaining_retries.Set(cb.retry_budget_percent ? 0 : remaining(cb.max_retries, retries));
   }
 }
 

@@ -67,6 +67,12 @@ struct ClusterResources {
   std::atomic<uint64_t> retries{0};
 };
 
+// How many retries may be in progress at once on a cluster: max_retries or, when a retry budget
+// is configured (it replaces max_retries, as in Envoy), budget_percent of the cluster's
+// outstanding requests (active and pending), but never fewer than min_retry_concurrency.
+uint64_t MaxConcurrentRetries(const config::CircuitBreakerThresholds& cb,
+                              uint64_t outstanding_requests);
+
 // A cluster: immutable config plus counters shared across workers. Membership is not here:
 // the main thread owns it and posts each new HostSet to every worker.
 class ClusterInfo {
@@ -79,6 +85,12 @@ class ClusterInfo {
   const config::Cluster& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   ClusterResources& resources() const { return resources_; }
+  // MaxConcurrentRetries with this cluster's current load. Its `requests` counter already holds
+  // the requests still waiting in a pool, so it is the outstanding count on its own.
+  uint64_t RetryLimit() const {
+    return MaxConcurrentRetries(config_.circuit_breakers,
+                                resources_.requests.load(std::memory_order_relaxed));
+  }
   // nullptr unless the cluster configures outlier_detection.
   OutlierDetector* outlier_detector() const { return outlier_.get(); }
   // upstream_bind_config's source address for upstream connections (Istio's 127.0.0.6 for

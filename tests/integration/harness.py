@@ -442,6 +442,25 @@ def http_request(port, method="GET", path="/", body=None, headers=None, timeout=
         conn.close()
 
 
+def concurrent_requests(port, paths, timeout=15):
+    """GETs every path at once (threads released together); a Response or the exception each."""
+    results = [None] * len(paths)
+    barrier = threading.Barrier(len(paths))
+
+    def one(i):
+        barrier.wait()
+        try:
+            results[i] = http_request(port, path=paths[i], timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - the caller asserts on it
+            results[i] = e
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(paths))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(2 * timeout)
+    return results
+
+
 def http_get_json(port, path, timeout=DEFAULT_TIMEOUT):
     r = http_request(port, "GET", path, timeout=timeout)
     if r.status != 200:
@@ -848,6 +867,16 @@ class Proxy(_Process):
                                          f"{last!r}):\n{self.log_tail()}")
                 time.sleep(0.02)
         return self
+
+    def stat(self, name):
+        """One counter or gauge from the admin's /stats, by its full name."""
+        r = http_request(self.admin_port, "GET", "/stats?filter=^" + name.replace(".", r"\.") +
+                         "$")
+        for line in r.body.decode().splitlines():
+            key, _, value = line.partition(": ")
+            if key == name:
+                return int(value)
+        raise AssertionError(f"no stat {name} in {r.body!r}")
 
     def rss_bytes(self):
         with open(f"/proc/{self.proc.pid}/status") as f:

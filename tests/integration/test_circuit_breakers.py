@@ -3,8 +3,6 @@
 requests past a limit get Envoy's 503 with x-envoy-overloaded: true and the overflow body (flag
 UO); limits are released when requests finish."""
 
-import threading
-
 import harness as h
 
 OVERFLOW_BODY = (b"upstream connect error or disconnect/reset before headers. "
@@ -26,20 +24,7 @@ class CircuitBreakerTest(h.ProxyTestCase):
         return self.start_proxy(boot, concurrency=concurrency).port()
 
     def concurrent(self, port, n, path):
-        results = [None] * n
-        barrier = threading.Barrier(n)
-
-        def one(i):
-            barrier.wait()
-            try:
-                results[i] = h.http_request(port, path=path, timeout=15)
-            except Exception as e:  # noqa: BLE001 - reported by the assertions below
-                results[i] = e
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        results = h.concurrent_requests(port, [path] * n)
         for r in results:
             self.assertIsInstance(r, h.Response, f"request failed: {r!r}{self.diag()}")
         return results

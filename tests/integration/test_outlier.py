@@ -64,15 +64,6 @@ class OutlierDetectionTest(h.ProxyTestCase):
         last_500 = max(i for i, s in enumerate(statuses) if s == 500)
         self.assertTrue(all(s == 200 for s in statuses[last_500 + 1:]))
 
-    def stat(self, proxy, name):
-        r = h.http_request(proxy.admin_port, "GET", "/stats?filter=^" + name.replace(".", r"\.") +
-                           "$")
-        for line in r.body.decode().splitlines():
-            key, _, value = line.partition(": ")
-            if key == name:
-                return int(value)
-        raise AssertionError(f"no stat {name} in {r.body!r}")
-
     def clusters(self, proxy):
         return h.http_request(proxy.admin_port, "GET", "/clusters").body.decode().splitlines()
 
@@ -109,9 +100,9 @@ class OutlierDetectionTest(h.ProxyTestCase):
         for i in (1, 2, 3, 6, 7, 8):
             self.assertLess(t[i] - t[i - 1], 1.0, f"not ejected before 5 in a row: {t}")
         p = "cluster.svc.outlier_detection."
-        self.assertEqual(self.stat(proxy, p + "ejections_enforced_consecutive_5xx"), 2)
-        self.assertEqual(self.stat(proxy, p + "ejections_detected_consecutive_5xx"), 2)
-        self.assertEqual(self.stat(proxy, p + "ejections_enforced_total"), 2)
+        self.assertEqual(proxy.stat(p + "ejections_enforced_consecutive_5xx"), 2)
+        self.assertEqual(proxy.stat(p + "ejections_detected_consecutive_5xx"), 2)
+        self.assertEqual(proxy.stat(p + "ejections_enforced_total"), 2)
 
     def interval_ejection(self, detection, enforced_stat, other_stat):
         """The bad host gets ejected by an interval detector; traffic then avoids it until it
@@ -137,9 +128,9 @@ class OutlierDetectionTest(h.ProxyTestCase):
         ejected_after = bad.requests
         self.assertGreaterEqual(ejected_after, 20, "request_volume reached before ejection")
         p = "cluster.svc.outlier_detection."
-        self.assertEqual(self.stat(proxy, p + enforced_stat), 1)
-        self.assertEqual(self.stat(proxy, p + other_stat), 0)
-        self.assertEqual(self.stat(proxy, p + "ejections_active"), 1)
+        self.assertEqual(proxy.stat(p + enforced_stat), 1)
+        self.assertEqual(proxy.stat(p + other_stat), 0)
+        self.assertEqual(proxy.stat(p + "ejections_active"), 1)
         # While ejected, the three good hosts serve everything.
         statuses = [h.http_request(port, path=f"/e{i}").status for i in range(30)]
         if bad.requests == ejected_after:  # not back yet (it returns after 2 s)

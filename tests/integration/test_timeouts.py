@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""HCM idle timeouts as Envoy applies them: stream_idle_timeout answers 408 "stream timeout" when
-nothing moves on a stream, but never fires while data keeps flowing; the connection idle_timeout
-(common_http_protocol_options) closes an idle keep-alive connection, but not one in use."""
+"""HCM idle timeouts as Envoy applies them: stream_idle_timeout answers "stream timeout" when
+nothing moves on a stream (504 once the request is in, 408 while its body is still owed, flag
+SI), but never fires while data keeps flowing; a route's idle_timeout overrides it for that route
+(0 disables it); the connection idle_timeout (common_http_protocol_options) closes an idle
+keep-alive connection, but not one in use."""
 
 import hashlib
+import os
 import socket
 import time
 
 import harness as h
+from harness import vhost
+
+ACCESS_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+LOG_FORMAT = "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\n"
 
 HCM_TIMEOUTS = {"stream_idle_timeout": "1s",
                 "common_http_protocol_options": {"idle_timeout": "1s"}}
@@ -22,10 +29,22 @@ class IdleTimeoutTest(h.ProxyTestCase):
                                   hcm_extra=HCM_TIMEOUTS)
         self.port = self.start_proxy(boot, concurrency=1).port()
 
-    def test_stream_idle_timeout_gives_408(self):
+    def test_stream_idle_timeout_after_the_request_gives_504(self):
         start = time.monotonic()
         r = h.raw_request(self.port, h.build_request("GET", "/hang"), timeout=10)
         elapsed = time.monotonic() - start
+        self.assertStatus(r, 504)
+        self.assertEqual(r.body, b"stream timeout")
+        self.assertGreaterEqual(elapsed, 0.9)
+        self.assertLess(elapsed, 5.0)
+
+    def test_stream_idle_timeout_during_the_request_body_gives_408(self):
+        with h.RawConn(self.port) as c:
+            start = time.monotonic()
+            c.send(h.build_request("POST", "/upload", headers=[("content-length", "100")])
+                   + b"0123456789")  # 90 bytes short
+            r = c.read_response(timeout=10)
+            elapsed = time.monotonic() - start
         self.assertStatus(r, 408)
         self.assertEqual(r.body, b"stream timeout")
         self.assertGreaterEqual(elapsed, 0.9)
@@ -76,6 +95,73 @@ class IdleTimeoutTest(h.ProxyTestCase):
                 n += 1
                 time.sleep(0.4)
             self.assertGreaterEqual(n, 6)
+
+
+class RouteIdleTimeoutTest(h.ProxyTestCase):
+    """Routes to an upstream that never answers, under an HCM stream_idle_timeout of 2 s."""
+
+    def setUp(self):
+        super().setUp()
+        self.echo = self.start_echo("idle")
+        self.log_path = os.path.join(self.tmpdir, "access.log")
+        b = h.Bootstrap()
+        b.add_cluster("echo", [("127.0.0.1", self.echo.port)])
+        hang = {"prefix_rewrite": "/hang"}
+        b.add_http_listener(
+            "http",
+            [vhost([h.route("echo", prefix="/short", timeout="0s", idle_timeout="0.5s", **hang),
+                    h.route("echo", prefix="/off", timeout="3s", idle_timeout="0s", **hang),
+                    h.route("echo", prefix="/other", timeout="0s", **hang)])],
+            stream_idle_timeout="2s",
+            access_log=[{"name": "envoy.access_loggers.file",
+                         "typed_config": {"@type": ACCESS_LOG_TYPE, "path": self.log_path,
+                                          "log_format": {"text_format_source": {
+                                              "inline_string": LOG_FORMAT}}}}])
+        self.proxy = self.start_proxy(b, args=["--file-flush-interval-msec", "50"],
+                                      concurrency=1)
+        self.port = self.proxy.port()
+
+    def timed_get(self, path):
+        start = time.monotonic()
+        r = h.raw_request(self.port, h.build_request("GET", path), timeout=10)
+        return r, time.monotonic() - start
+
+    def logged(self, path):
+        def line():
+            try:
+                with open(self.log_path) as f:
+                    for l in f.read().splitlines():
+                        if l.split(" ", 1)[0] == path:
+                            return l.split()
+            except FileNotFoundError:
+                pass
+            return None
+        return h.poll_until(line, timeout=5, what=f"access log line for {path}")
+
+    def test_route_idle_timeout_overrides_the_hcm_one(self):
+        r, elapsed = self.timed_get("/short")
+        self.assertStatus(r, 504)
+        self.assertEqual(r.body, b"stream timeout")
+        self.assertGreaterEqual(elapsed, 0.45)
+        self.assertLess(elapsed, 1.8, "the HCM's 2 s fired, not the route's 0.5 s")
+        self.assertEqual(self.logged("/short"), ["/short", "504", "SI"])
+        self.assertEqual(self.proxy.stat("http.http.downstream_rq_idle_timeout"), 1)
+
+    def test_other_routes_keep_the_hcm_timeout(self):
+        r, elapsed = self.timed_get("/other")
+        self.assertStatus(r, 504)
+        self.assertEqual(r.body, b"stream timeout")
+        self.assertGreaterEqual(elapsed, 1.9)
+        self.assertLess(elapsed, 5.0)
+
+    def test_route_idle_timeout_zero_disables_it(self):
+        # Neither the route's nor the HCM's idle timeout fires: the 3 s route timeout does.
+        r, elapsed = self.timed_get("/off")
+        self.assertStatus(r, 504)
+        self.assertEqual(r.body, b"upstream request timeout")
+        self.assertGreaterEqual(elapsed, 2.9)
+        self.assertEqual(self.logged("/off"), ["/off", "504", "UT"])
+        self.assertEqual(self.proxy.stat("http.http.downstream_rq_idle_timeout"), 0)
 
 
 if __name__ == "__main__":

@@ -364,27 +364,55 @@ void RouterFilter::StartGlobalTimer() {
 }
 
 void RouterFilter::StartPerTryTimer() {
-  if (retry_ == nullptr || !retry_->per_try_timeout() || retry_->per_try_timeout()->count() == 0) {
-    return;
+  if (retry_ == nullptr) return;
+  if (retry_->per_try_timeout() && retry_->per_try_timeout()->count() > 0) {
+    per_try_timer_ =
+        std::make_unique<event::Timer>(callbacks_->dispatcher(), [this] { OnPerTryTimeout(); });
+    per_try_timer_->Enable(*retry_->per_try_timeout());
   }
-  per_try_timer_ =
-      std::make_unique<event::Timer>(callbacks_->dispatcher(), [this] { OnPerTryTimeout(); });
-  per_try_timer_->Enable(*retry_->per_try_timeout());
+  if (retry_->per_try_idle_timeout().count() > 0) {
+    if (per_try_idle_timer_ == nullptr) {
+      per_try_idle_timer_ = std::make_unique<event::Timer>(callbacks_->dispatcher(),
+                                                           [this] { OnPerTryIdleTimeout(); });
+    }
+    per_try_idle_timer_->Enable(retry_->per_try_idle_timeout());
+  }
+}
+
+void RouterFilter::TouchPerTryIdleTimer() {
+  if (per_try_idle_timer_ != nullptr && per_try_idle_timer_->Enabled()) {
+    per_try_idle_timer_->Enable(retry_->per_try_idle_timeout());
+  }
 }
 
 void RouterFilter::OnPerTryTimeout() {
+  // Once the response streams downstream the per-try timeout no longer applies (Envoy).
   if (response_started_) return;
-  if (cluster_info_ != nullptr) {
-    cluster_info_->stats().Inc(cluster_info_->stats().upstream_rq_per_try_timeout);
-  }
-  ReportToOutlierDetector(0, true);
   callbacks_->stream_info().SetFlag(http::kUpstreamRequestTimeout);
-  if (MaybeRetry(retry_->MatchesReset(RetryState::Reset::kPerTryTimeout, true))) return;
-  ChargeUpstreamCode(504);
+  OnAttemptTimeout(&upstream::ClusterStats::upstream_rq_per_try_timeout,
+                   "upstream_per_try_timeout");
+}
+
+void RouterFilter::OnPerTryIdleTimeout() {
+  // Unlike per_try_timeout this one also ends a response that has started and then stalls.
+  OnAttemptTimeout(&upstream::ClusterStats::upstream_rq_per_try_idle_timeout,
+                   "upstream_per_try_idle_timeout");
+}
+
+void RouterFilter::OnAttemptTimeout(stats::Counter upstream::ClusterStats::*counter,
+                                    std::string_view details) {
+  if (cluster_info_ != nullptr) cluster_info_->stats().Inc(cluster_info_->stats().*counter);
+  ReportToOutlierDetector(0, true);
+  if (!response_started_ &&
+      MaybeRetry(retry_->MatchesReset(RetryState::Reset::kPerTryTimeout, true))) {
+    return;
+  }
+  if (!response_started_) ChargeUpstreamCode(504);
   CleanupUpstream(false);
   global_timer_.reset();
+  // After the response started this resets the downstream stream instead.
   callbacks_->SendLocalReply(504, "upstream request timeout", http::kUpstreamRequestTimeout,
-                             "upstream_per_try_timeout");
+                             details);
 }
 
 bool RouterFilter::MaybeRetry(bool matched) {
@@ -396,18 +424,19 @@ bool RouterFilter::MaybeRetry(bool matched) {
   upstream::WorkerClusterManager::Cluster* cluster =
       callbacks_->worker().cluster_manager().Get(cluster_name_);
   if (cluster == nullptr) return false;
-  // The max_retries circuit breaker counts retries in progress across all workers.
+  // The retry circuit breaker (max_retries, or the retry budget) counts retries in progress
+  // across all workers. As in Envoy, every retry is checked again, this request's own slot
+  // excluded: a budget shrinks when the load drops.
+  ReleaseRetryResource();
   upstream::ClusterResources& res = cluster->info->resources();
   const upstream::ClusterStats& stats = cluster->info->stats();
-  if (!holding_retry_) {
-    if (res.retries.load(std::memory_order_relaxed) >=
-        cluster->info->config().circuit_breakers.max_retries) {
-      stats.Inc(stats.upstream_rq_retry_overflow);
-      return false;
-    }
-    res.retries.fetch_add(1, std::memory_order_relaxed);
-    holding_retry_ = true;
+  if (res.retries.load(std::memory_order_relaxed) >= cluster->info->RetryLimit()) {
+    stats.Inc(stats.upstream_rq_retry_overflow);
+    callbacks_->stream_info().SetFlag(http::kUpstreamOverflow);
+    return false;
   }
+  res.retries.fetch_add(1, std::memory_order_relaxed);
+  counted_retry_ = cluster->info;
   stats.Inc(stats.upstream_rq_retry);
   CleanupUpstream(false);
   const auto delay = retry_->ConsumeRetry(callbacks_->worker().Random());
@@ -418,11 +447,9 @@ bool RouterFilter::MaybeRetry(bool matched) {
 }
 
 void RouterFilter::ReleaseRetryResource() {
-  if (!holding_retry_) return;
-  holding_retry_ = false;
-  if (auto* cluster = callbacks_->worker().cluster_manager().Get(cluster_name_)) {
-    cluster->info->resources().retries.fetch_sub(1, std::memory_order_relaxed);
-  }
+  if (counted_retry_ == nullptr) return;
+  counted_retry_->resources().retries.fetch_sub(1, std::memory_order_relaxed);
+  counted_retry_.reset();
 }
 
 void RouterFilter::OnGlobalTimeout() {
@@ -510,12 +537,14 @@ void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
 }
 
 void RouterFilter::On1xxHeaders(http::ResponseHeadersPtr headers) {
+  TouchPerTryIdleTimer();
   // Envoy already answered 100-continue downstream; other 1xx are passed through.
   if (headers->status != 100) callbacks_->Encode1xxHeaders(std::move(headers));
 }
 
 void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_stream) {
   per_try_timer_.reset();
+  TouchPerTryIdleTimer();
   ChargeUpstreamCode(headers->status);
   ReportToOutlierDetector(headers->status, false);
   if (!upgrade_ && retry_ != nullptr && retry_->MatchesResponse(*headers) && MaybeRetry(true)) {
@@ -546,6 +575,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
   if (headers->status == 101 && upgrade_) {
     tunnel_ = true;
     global_timer_.reset();
+    if (per_try_idle_timer_ != nullptr) per_try_idle_timer_->Disable();  // an idle tunnel is fine
     if (client_ != nullptr) client_->EnterTunnel();
     callbacks_->EncodeHeaders(std::move(headers), false);
     return;
@@ -559,6 +589,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
 }
 
 void RouterFilter::OnResponseData(std::string_view data, bool end_stream) {
+  TouchPerTryIdleTimer();
   if (end_stream) {
     response_complete_ = true;
     global_timer_.reset();
@@ -677,6 +708,7 @@ void RouterFilter::SendOverflowReply() {
 
 void RouterFilter::CleanupUpstream(bool reusable) {
   per_try_timer_.reset();
+  if (per_try_idle_timer_ != nullptr) per_try_idle_timer_->Disable();
   if (counted_request_ != nullptr) {
     counted_request_->resources().requests.fetch_sub(1, std::memory_order_relaxed);
     counted_request_.reset();

@@ -51,8 +51,16 @@ class RouterFilter : public http::DecoderFilter,
   void SendToUpstream(std::string_view data, bool end_stream);
   void OnGlobalTimeout();
   void StartGlobalTimer();
+  // Arms the attempt's per_try_timeout and per_try_idle_timeout once its request is sent.
   void StartPerTryTimer();
   void OnPerTryTimeout();
+  // Re-arms the per_try_idle_timeout (a response byte arrived); no-op when it is not running.
+  void TouchPerTryIdleTimer();
+  void OnPerTryIdleTimeout();
+  // Both per-try timeouts: the attempt is reset and retried as a timeout, or the request ends
+  // with 504 UT (or a reset, once the response has started).
+  // `counter` is the cluster stat to count (upstream_rq_per_try_timeout or _idle_timeout).
+  void OnAttemptTimeout(stats::Counter upstream::ClusterStats::*counter, std::string_view details);
   // Retries if `matched` (the failure is in retry_on) and a retry is allowed; sets URX when
   // retries are exhausted. Returns true when a retry was scheduled.
   bool MaybeRetry(bool matched);
@@ -82,7 +90,9 @@ class RouterFilter : public http::DecoderFilter,
   // are possible (retain_body_), the whole body for replay, up to the buffer limit.
   std::string body_;
   bool retain_body_ = false;
-  bool holding_retry_ = false;  // counted in the cluster's max_retries circuit breaker
+  // Set while this request holds a slot of the cluster's retry circuit breaker (max_retries or
+  // the retry budget); the cluster it was counted in, should a CDS update replace it.
+  upstream::ClusterInfoSharedPtr counted_retry_;
   // Set while this attempt counts against the cluster's max_requests circuit breaker.
   upstream::ClusterInfoSharedPtr counted_request_;
   uint32_t attempt_ = 0;
@@ -109,6 +119,9 @@ class RouterFilter : public http::DecoderFilter,
   std::chrono::steady_clock::time_point upstream_start_;
   event::TimerPtr global_timer_;
   event::TimerPtr per_try_timer_;
+  // Created with the first attempt that needs it and only disabled between attempts (it may be
+  // the timer whose callback is running), destroyed with the filter.
+  event::TimerPtr per_try_idle_timer_;
   event::TimerPtr backoff_timer_;
 };
 

@@ -99,7 +99,9 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
   headers.headers.Remove("x-envoy-retriable-status-codes");
   headers.headers.Remove("x-envoy-max-retries");
   headers.headers.Remove("x-envoy-upstream-rq-per-try-timeout-ms");
-  if (s->retry_on_ == 0 && !s->per_try_timeout_) return nullptr;
+  if (s->retry_on_ == 0 && !s->per_try_timeout_ && s->per_try_idle_timeout().count() == 0) {
+    return nullptr;
+  }
   return s;
 }
 

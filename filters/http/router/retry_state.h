@@ -20,7 +20,7 @@ class RetryState {
   enum class Reset {
     kConnectFailure,         // the TCP connect failed or timed out
     kConnectionTermination,  // the connection closed or reset before the response headers
-    kPerTryTimeout,          // the attempt's per_try_timeout fired
+    kPerTryTimeout,          // the attempt's per_try_timeout or per_try_idle_timeout fired
     kOverflow,               // a circuit breaker refused the attempt: never retried
   };
 
@@ -43,6 +43,10 @@ class RetryState {
   uint32_t retries_taken() const { return taken_; }
 
   std::optional<std::chrono::milliseconds> per_try_timeout() const { return per_try_timeout_; }
+  // Time an attempt may go without a response byte once its request is sent (0: none).
+  std::chrono::milliseconds per_try_idle_timeout() const {
+    return policy_.per_try_idle_timeout.value_or(std::chrono::milliseconds(0));
+  }
   bool previous_hosts_predicate() const { return policy_.previous_hosts_predicate; }
   int64_t host_selection_max_attempts() const { return policy_.host_selection_retry_max_attempts; }
 

@@ -91,12 +91,25 @@ bool ActiveStream::UpgradeAllowedByHcm(std::string_view type) const {
 }
 
 void ActiveStream::OnStreamIdleTimeout() {
+  cm_.stats().Inc(cm_.stats().downstream_rq_idle_timeout);
   if (response_started_) {
     info_.SetFlag(http::kStreamIdleTimeout);
     ResetStream();
     return;
   }
-  SendLocalReply(408, "stream timeout", http::kStreamIdleTimeout, "stream_idle_timeout");
+  // Envoy's maybeRequestTimeoutCode: 504 once the whole request is in (the wait is on the
+  // upstream), 408 while the client still owes part of it.
+  SendLocalReply(request_complete_ ? 504 : 408, "stream timeout", http::kStreamIdleTimeout,
+                 "stream_idle_timeout");
+}
+
+std::chrono::milliseconds ActiveStream::IdleTimeout() const {
+  // A route's idle_timeout overrides the HCM's stream_idle_timeout (0 disables it).
+  if (route_.route != nullptr) {
+    const config::Route& r = route_.route->config();
+    if (r.kind == config::Route::Kind::kRoute && r.route.idle_timeout) return *r.route.idle_timeout;
+  }
+  return cm_.config().config.stream_idle_timeout;
 }
 
 void ActiveStream::LogAccess() {
@@ -351,7 +364,7 @@ void ConnectionManager::Start() {
 }
 
 std::chrono::milliseconds ConnectionManager::CurrentIdleTimeout() const {
-  if (stream_) return config_->config.stream_idle_timeout;
+  if (stream_) return stream_->IdleTimeout();
   const auto& t = config_->config.idle_timeout;
   return t ? *t : std::chrono::milliseconds(0);
 }

@@ -47,6 +47,8 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   bool response_complete() const { return response_complete_; }
   bool request_complete() const { return request_complete_; }
   void DestroyFilters();
+  // The stream idle timeout: the matched route's idle_timeout, else the HCM's.
+  std::chrono::milliseconds IdleTimeout() const;
   // Writes the access log lines, once: when the stream completes or is reset.
   void LogAccess();
 

@@ -21,7 +21,8 @@ struct HcmStats {
 
   stats::Scope scope;
   stats::Counter downstream_cx_total, downstream_cx_http1_total, downstream_cx_destroy,
-      downstream_rq_total, downstream_rq_http1_total, downstream_rq_completed;
+      downstream_rq_total, downstream_rq_http1_total, downstream_rq_completed,
+      downstream_rq_idle_timeout;
   std::array<stats::Counter, 5> downstream_rq_class;  // downstream_rq_1xx .. _5xx
   stats::Gauge downstream_cx_active, downstream_cx_http1_active, downstream_rq_active;
   stats::Histogram downstream_rq_time;  // ms, request start to response end
@@ -38,6 +39,7 @@ inline HcmStats::HcmStats(stats::Store* store, std::string_view stat_prefix)
       downstream_rq_total(scope.CounterFor("downstream_rq_total")),
       downstream_rq_http1_total(scope.CounterFor("downstream_rq_http1_total")),
       downstream_rq_completed(scope.CounterFor("downstream_rq_completed")),
+      downstream_rq_idle_timeout(scope.CounterFor("downstream_rq_idle_timeout")),
       downstream_rq_class{
           scope.CounterFor("downstream_rq_1xx"), scope.CounterFor("downstream_rq_2xx"),
           scope.CounterFor("downstream_rq_3xx"), scope.CounterFor("downstream_rq_4xx"),

@@ -97,6 +97,25 @@ TEST(ClusterStatsTest, DerivedGaugesAreComputedWhenRead) {
   EXPECT_EQ(store.Collect().numeric.size(), snap.numeric.size());
 }
 
+TEST(ClusterStatsTest, RetryGaugesFollowTheRetryBudget) {
+  stats::Store store;
+  config::Cluster c = Cluster("budget");
+  c.circuit_breakers.track_remaining = true;
+  c.circuit_breakers.max_retries = 100;
+  c.circuit_breakers.retry_budget_percent = 50.0;
+  c.circuit_breakers.retry_budget_min_concurrency = 2;
+  auto info = std::make_unique<ClusterInfo>(c, &store);
+  info->resources().retries = 2;
+  info->resources().requests = 4;  // budget max(2, 50% of 4) = 2: open, though far from 100
+  store.Collect();
+  EXPECT_EQ(store.GaugeValue("cluster.budget.circuit_breakers.default.rq_retry_open"), 1u);
+  // The budget moves with the load: Envoy keeps remaining_retries at 0 under one.
+  EXPECT_EQ(store.GaugeValue("cluster.budget.circuit_breakers.default.remaining_retries"), 0u);
+  info->resources().requests = 10;  // 5
+  store.Collect();
+  EXPECT_EQ(store.GaugeValue("cluster.budget.circuit_breakers.default.rq_retry_open"), 0u);
+}
+
 // Memory per cluster: 1,000 clusters' stats, each counted on two worker threads. Measured twice:
 // the store's own accounting, and the heap's (mallinfo2: every allocation the stats make).
 TEST(ClusterStatsTest, MemoryPerCluster) {
@@ -131,8 +150,8 @@ TEST(ClusterStatsTest, MemoryPerCluster) {
       "stats memory per cluster (%zu stats each, 2 workers): %zu bytes by the heap, %zu by the "
       "store's accounting (%zu of them the ClusterStats handles)\n",
       store.stat_count() / kClusters, heap / kClusters, in_store / kClusters, sizeof(ClusterStats));
-  // 25 created with the cluster + _200 (outlier_detection.* only with outlier detection).
-  EXPECT_EQ(store.stat_count(), size_t{kClusters} * 26);
+  // 26 created with the cluster + _200 (outlier_detection.* only with outlier detection).
+  EXPECT_EQ(store.stat_count(), size_t{kClusters} * 27);
   EXPECT_LT(heap / kClusters, 3000u);
 }
 

@@ -32,6 +32,22 @@ TEST(RetryStateTest, NoPolicyNoHeadersMeansNoRetry) {
   EXPECT_EQ(RetryState::Create(nullptr, nullptr, h), nullptr);
 }
 
+TEST(RetryStateTest, PerTryIdleTimeoutAloneKeepsAState) {
+  // Without retry_on the idle timeout still has to run (it then ends the request with 504).
+  config::RetryPolicy p;
+  p.num_retries = 0;
+  p.per_try_idle_timeout = std::chrono::milliseconds(250);
+  auto h = Request();
+  auto s = RetryState::Create(&p, nullptr, h);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->per_try_idle_timeout().count(), 250);
+  EXPECT_FALSE(s->MatchesReset(RetryState::Reset::kPerTryTimeout, true));
+  auto q = Policy({"5xx"}, 1);
+  auto s2 = RetryState::Create(&q, nullptr, h);
+  ASSERT_NE(s2, nullptr);
+  EXPECT_EQ(s2->per_try_idle_timeout().count(), 0);
+}
+
 TEST(RetryStateTest, FiveXxCoversResponsesAndResets) {
   auto p = Policy({"5xx"}, 3);
   auto h = Request();
