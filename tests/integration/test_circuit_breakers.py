@@ -3,6 +3,8 @@
 requests past a limit get Envoy's 503 with x-envoy-overloaded: true and the overflow body (flag
 UO); limits are released when requests finish."""
 
+import threading
+
 import harness as h
 
 OVERFLOW_BODY = (b"upstream connect error or disconnect/reset before headers. "
@@ -48,8 +50,20 @@ class CircuitBreakerTest(h.ProxyTestCase):
 
     def test_max_connections_and_pending(self):
         # One connection, one request allowed to wait for it: 2 of 4 succeed, 2 overflow.
+        # The first request holds the only connection before the others arrive (a request
+        # waiting for its connection to be established is pending too, so 4 requests at once
+        # could leave only 1 success).
         port = self.start({"max_connections": 1, "max_pending_requests": 1}, concurrency=1)
-        results = self.concurrent(port, 4, "/delay/800")
+        before = self.echo.counters()["requests_total"]
+        first = []
+        t = threading.Thread(
+            target=lambda: first.append(h.http_request(port, path="/delay/800", timeout=15)))
+        t.start()
+        h.poll_until(lambda: self.echo.counters()["requests_total"] > before,
+                     what="the first request reached the upstream")
+        results = self.concurrent(port, 3, "/delay/800")
+        t.join(20)
+        results += first
         statuses = sorted(r.status for r in results)
         self.assertEqual(statuses, [200, 200, 503, 503])
         for r in results:
