@@ -97,6 +97,38 @@ class IdleTimeoutTest(h.ProxyTestCase):
             self.assertGreaterEqual(n, 6)
 
 
+class RequestTimeoutTest(h.ProxyTestCase):
+    """HCM request_timeout: the whole request must arrive in time, however busy the client
+    looks (each trickled byte resets the idle timer, not this one)."""
+
+    def setUp(self):
+        super().setUp()
+        self.echo = self.start_echo("rqt")
+        boot = h.simple_bootstrap(self.echo.port, route_kw={"timeout": "0s"},
+                                  hcm_extra={"request_timeout": "1s"})
+        self.port = self.start_proxy(boot, concurrency=1).port()
+
+    def test_trickled_body_gets_408_request_timeout(self):
+        with h.RawConn(self.port) as c:
+            start = time.monotonic()
+            c.send(h.build_request("POST", "/upload", headers=[("content-length", "100")]))
+            for _ in range(20):  # a byte every 100 ms: 2 s for 20 of the 100 bytes
+                try:
+                    c.send(b"x")
+                except OSError:  # pilotfish answered and closed
+                    break
+                time.sleep(0.1)
+            r = c.read_response(timeout=10)
+            elapsed = time.monotonic() - start
+        self.assertStatus(r, 408)
+        self.assertEqual(r.body, b"request timeout")
+        self.assertGreaterEqual(elapsed, 0.9)
+
+    def test_complete_request_is_not_cut(self):
+        r = h.raw_request(self.port, h.build_request("GET", "/delay/1500"), timeout=10)
+        self.assertStatus(r, 200)
+
+
 class RouteIdleTimeoutTest(h.ProxyTestCase):
     """Routes to an upstream that never answers, under an HCM stream_idle_timeout of 2 s."""
 

@@ -272,6 +272,11 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
       TranslateAccessLogs(hcm.access_log(), FieldPath(path, "access_log"), warnings));
   out.use_remote_address = hcm.has_use_remote_address() && hcm.use_remote_address().value();
   out.xff_num_trusted_hops = hcm.xff_num_trusted_hops();
+  if (out.xff_num_trusted_hops > 0) {
+    Warn(warnings, FieldPath(path, "xff_num_trusted_hops"),
+         "not applied by pilotfish yet: the downstream address is always the peer's, never "
+         "taken from x-forwarded-for; ignored");
+  }
   out.skip_xff_append = hcm.skip_xff_append();
   if (hcm.has_generate_request_id()) out.generate_request_id = hcm.generate_request_id().value();
   out.preserve_external_request_id = hcm.preserve_external_request_id();

@@ -198,8 +198,10 @@ TEST(HcmTranslateTest, AllTranslatedFields) {
   EXPECT_EQ(hcm->access_logs[2].text_format, "%PROTOCOL%");
   EXPECT_EQ(hcm->access_logs[3].path, "/dev/stderr");
   EXPECT_TRUE(hcm->access_logs[3].text_format.empty());
-  ASSERT_EQ(warnings.size(), 1u);
+  ASSERT_EQ(warnings.size(), 2u);
   EXPECT_EQ(warnings[0], "hcm.tracing: ignored by pilotfish");
+  EXPECT_NE(warnings[1].find("hcm.xff_num_trusted_hops: not applied"), std::string::npos)
+      << warnings[1];
 }
 
 TEST(HcmTranslateTest, RouterByNameAndHttp10Default) {
