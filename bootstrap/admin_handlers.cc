@@ -458,12 +458,12 @@ void Server::InstallAdminHandlers() {
   admin_->AddHandler("/logging", "query/change logging levels", true, &HandleLogging);
   admin_->AddHandler("/healthcheck/fail", "cause the server to fail health checks", true,
                      [this](const admin::AdminRequest&) {
-                       health_check_failed_ = true;
+                       SetHealthCheckFailed(true);
                        return Ok();
                      });
   admin_->AddHandler("/healthcheck/ok", "cause the server to pass health checks", true,
                      [this](const admin::AdminRequest&) {
-                       health_check_failed_ = false;
+                       SetHealthCheckFailed(false);
                        return Ok();
                      });
   admin_->AddHandler(

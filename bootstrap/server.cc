@@ -428,6 +428,13 @@ int Server::Run() {
   return 0;
 }
 
+void Server::SetHealthCheckFailed(bool failed) {
+  health_check_failed_ = failed;
+  for (auto& w : workers_) {
+    w->dispatcher().Post([w = w.get(), failed] { w->set_health_check_failed(failed); });
+  }
+}
+
 void Server::StartDrainAndExit() {
   if (draining_) return;
   draining_ = true;

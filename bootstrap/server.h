@@ -110,6 +110,7 @@ class Server {
   void PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr hosts);
   void InstallAdminHandlers();
   void StartDrainAndExit();
+  void SetHealthCheckFailed(bool failed);  // and tells every worker
   void CheckDrained();
   void Shutdown();
 

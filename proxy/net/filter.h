@@ -27,6 +27,9 @@ struct ListenerInfo {
   stats::Store* stats = nullptr;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   config::TrafficDirection traffic_direction = config::TrafficDirection::kUnspecified;
+  // DEFAULT: also drain (Connection: close) while the server fails health checks
+  // (/healthcheck/fail); MODIFY_ONLY: only when the listener is changed or removed.
+  config::DrainType drain_type = config::DrainType::kDefault;
 };
 
 class NetworkFilterFactory {

@@ -163,6 +163,7 @@ void Worker::OnNewConnection(ActiveListener& listener, net::ConnectionPtr connec
   info.filter_chain_name = chain->name;
   info.per_connection_buffer_limit_bytes = target->per_connection_buffer_limit_bytes;
   info.traffic_direction = target->traffic_direction;
+  info.drain_type = target->drain_type;
   connection->SetWriteBufferLimits(target->per_connection_buffer_limit_bytes);
   accepting_listener_ = target->name;
   chain->terminal->OnNewConnection(*this, std::move(connection), info);

@@ -68,6 +68,10 @@ class Worker {
   void DrainListeners(const absl::flat_hash_set<std::string>& names);
   void CloseAllSessions();
   bool draining() const { return draining_; }
+  // Admin /healthcheck/fail and /healthcheck/ok, posted by the main thread: connections of
+  // DEFAULT drain_type listeners drain-close (Connection: close) while it is set.
+  void set_health_check_failed(bool failed) { health_check_failed_ = failed; }
+  bool health_check_failed() const { return health_check_failed_; }
   size_t session_count() const { return sessions_.size(); }
 
  private:
@@ -85,6 +89,7 @@ class Worker {
   std::mt19937_64 rng_;
   std::thread thread_;
   bool draining_ = false;
+  bool health_check_failed_ = false;
 };
 
 }  // namespace pilotfish::server

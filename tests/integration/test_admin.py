@@ -91,6 +91,7 @@ class StaticAdminTest(AdminCase):
         b.add_http_listener("outbound", [vhost([route("echo")])])
         b.listeners[0]["traffic_direction"] = "INBOUND"
         b.listeners[1]["traffic_direction"] = "OUTBOUND"
+        b.listeners[1]["drain_type"] = "MODIFY_ONLY"
         b.extra["node"] = {"id": "sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local",
                            "cluster": "pod.ns"}
         b.extra["layered_runtime"] = {"layers": [
@@ -352,10 +353,18 @@ class StaticAdminTest(AdminCase):
         self.assertEqual(self.admin_get("/server_info").json()["state"], "DRAINING")
         self.assertEqual(self.admin_get("/stats?filter=^server%5C.(state|live)$").body,
                          b"server.live: 0\nserver.state: 1\n")
-        # Traffic is not affected (pilotfish has no health_check filter).
-        self.assertEqual(h.raw_request(self.proxy.port("inbound"),
-                                       h.build_request("GET", "/")).status, 200)
+        # Traffic still flows (pilotfish has no health_check filter), but a DEFAULT drain_type
+        # listener drain-closes its connections, as Envoy's; MODIFY_ONLY (outbound) does not.
+        def keeps_alive(listener):
+            with h.RawConn(self.proxy.port(listener)) as c:
+                c.send(h.build_request("GET", "/"))
+                r = c.read_response()
+                self.assertEqual(r.status, 200)
+                return (r.header("connection") or "").lower() != "close"
+        self.assertFalse(keeps_alive("inbound"))
+        self.assertTrue(keeps_alive("outbound"))
         self.admin_post("/healthcheck/ok")
+        self.assertTrue(keeps_alive("inbound"))
         self.assertEqual(self.admin_get("/healthz/ready").body, b"LIVE\n")
         self.assertEqual(self.admin_get("/stats?filter=^server%5C.(state|live)$").body,
                          b"server.live: 1\nserver.state: 0\n")

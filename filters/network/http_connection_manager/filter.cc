@@ -560,7 +560,9 @@ void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::Respons
       h.status != 304) {
     h.headers.Add("content-length", "0");
   }
-  bool keep_alive = !close_after_response_ && !draining_ && !worker_.draining();
+  bool keep_alive =
+      !close_after_response_ && !draining_ && !worker_.draining() &&
+      !(worker_.health_check_failed() && listener_info_.drain_type == config::DrainType::kDefault);
   std::string out;
   out.reserve(256 + h.headers.ByteSize());
   http1::EncodeResponseHeaders(h, stream.headers_->version_minor, stream.head_request_,
