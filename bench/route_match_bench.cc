@@ -50,7 +50,7 @@ void BM_RouteFind(benchmark::State& state) {
   h.authority = "svc" + std::to_string(vhosts / 2) + ".ns.svc.cluster.local:8080";
   h.headers.Add("x-user", "tester9");
   for (auto _ : state) {
-    auto m = (*table)->Find(h);
+    auto m = (*table)->Find(h, 0);
     benchmark::DoNotOptimize(m.route);
     if (m.route == nullptr) state.SkipWithError("no route matched");
   }
@@ -73,7 +73,7 @@ void BM_RouteFindOneVhost(benchmark::State& state) {
   h.authority = "svc0.ns.svc.cluster.local";
   h.headers.Add("x-user", "tester" + std::to_string(hit));
   for (auto _ : state) {
-    auto m = (*table)->Find(h);
+    auto m = (*table)->Find(h, 0);
     benchmark::DoNotOptimize(m.route);
     if (m.route == nullptr) state.SkipWithError("no route matched");
   }

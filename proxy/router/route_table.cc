@@ -177,8 +177,11 @@ absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(config::Rou
 }
 
 bool CompiledRoute::Matches(const http::RequestHeaders& headers, std::string_view path,
-                            std::string_view query) const {
+                            std::string_view query, uint64_t random) const {
   const config::RouteMatch& m = route_.match;
+  if (m.runtime_fraction_per_million && random % 1000000 >= *m.runtime_fraction_per_million) {
+    return false;
+  }
   std::string lowered;
   std::string_view full_path = headers.path;
   if (!m.case_sensitive && m.kind != config::PathMatchKind::kSafeRegex) {
@@ -324,7 +327,7 @@ const CompiledVirtualHost* RouteTable::FindVirtualHost(std::string_view authorit
   return default_;
 }
 
-RouteTable::Match RouteTable::Find(const http::RequestHeaders& headers) const {
+RouteTable::Match RouteTable::Find(const http::RequestHeaders& headers, uint64_t random) const {
   Match m;
   m.vhost = FindVirtualHost(headers.authority);
   if (m.vhost == nullptr) return m;
@@ -335,11 +338,11 @@ RouteTable::Match RouteTable::Find(const http::RequestHeaders& headers) const {
     path = path.substr(0, q);
   }
   if (m.vhost->index != nullptr) {
-    m.route = m.vhost->index->Find(m.vhost->routes, headers, path, query);
+    m.route = m.vhost->index->Find(m.vhost->routes, headers, path, query, random);
     return m;
   }
   for (const auto& r : m.vhost->routes) {
-    if (r->Matches(headers, path, query)) {
+    if (r->Matches(headers, path, query, random)) {
       m.route = r.get();
       break;
     }
@@ -378,7 +381,7 @@ std::unique_ptr<const RouteIndex> RouteIndex::Create(
 
 const CompiledRoute* RouteIndex::Find(const std::vector<std::unique_ptr<CompiledRoute>>& routes,
                                       const http::RequestHeaders& headers, std::string_view path,
-                                      std::string_view query) const {
+                                      std::string_view query, uint64_t random) const {
   // The candidate lists: one per literal the :path starts with, plus the always-tried routes.
   struct Cursor {
     const uint32_t* next;
@@ -401,7 +404,7 @@ const CompiledRoute* RouteIndex::Find(const std::vector<std::unique_ptr<Compiled
     }
     if (best == nullptr) return nullptr;
     const CompiledRoute* r = routes[*best->next++].get();
-    if (r->Matches(headers, path, query)) return r;
+    if (r->Matches(headers, path, query, random)) return r;
   }
 }
 

@@ -43,9 +43,11 @@ class CompiledRoute {
  public:
   static absl::StatusOr<std::unique_ptr<CompiledRoute>> Create(config::Route route);
   const config::Route& config() const { return route_; }
-  // `path` is :path without the query string; `query` the part after '?'.
-  bool Matches(const http::RequestHeaders& headers, std::string_view path,
-               std::string_view query) const;
+  // `path` is :path without the query string; `query` the part after '?'; `random` is the
+  // stream's random value, the same for every route tried (runtime_fraction: the route matches
+  // when random % 1,000,000 is below its share, as Envoy's featureEnabled).
+  bool Matches(const http::RequestHeaders& headers, std::string_view path, std::string_view query,
+               uint64_t random) const;
   // The upstream cluster for this request: `cluster`, `cluster_header`, or a weighted pick
   // with `random` (any uniformly distributed value). Empty when cluster_header is absent.
   const std::string& SelectCluster(const http::RequestHeaders& headers, uint64_t random,
@@ -79,7 +81,7 @@ class RouteIndex {
   // The first route (in config order) that matches, or nullptr.
   const CompiledRoute* Find(const std::vector<std::unique_ptr<CompiledRoute>>& routes,
                             const http::RequestHeaders& headers, std::string_view path,
-                            std::string_view query) const;
+                            std::string_view query, uint64_t random) const;
 
   static constexpr size_t kMinRoutes = 16;
 
@@ -106,8 +108,9 @@ class RouteTable {
     const CompiledRoute* route = nullptr;
   };
   // First matching route of the virtual host chosen by :authority. {nullptr, nullptr} = no
-  // vhost; {vhost, nullptr} = vhost but no route.
-  Match Find(const http::RequestHeaders& headers) const;
+  // vhost; {vhost, nullptr} = vhost but no route. `random`: the stream's random value (for
+  // runtime_fraction matches).
+  Match Find(const http::RequestHeaders& headers, uint64_t random) const;
   const CompiledVirtualHost* FindVirtualHost(std::string_view authority) const;
   // The configuration it was built from. Each virtual host's `routes` is empty: the routes
   // moved into their CompiledRoute (one copy per route; RDS tables hold thousands).

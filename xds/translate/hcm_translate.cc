@@ -262,6 +262,11 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
     XDS_ASSIGN_OR_RETURN(
         out.request_headers_timeout,
         ToMillis(hcm.request_headers_timeout(), FieldPath(path, "request_headers_timeout")));
+    if (out.request_headers_timeout.count() > 0) {
+      Warn(warnings, FieldPath(path, "request_headers_timeout"),
+           "not applied by pilotfish yet (stream_idle_timeout and request_timeout still bound a "
+           "slow request); ignored");
+    }
   }
   if (hcm.has_drain_timeout()) {
     XDS_ASSIGN_OR_RETURN(out.drain_timeout,

@@ -148,7 +148,7 @@ void ActiveStream::DecodeHeaders(bool end_stream) {
     auto it = routes.find(cm_.config().config.rds_route_config_name);
     if (it != routes.end()) route_table_ = it->second;
   }
-  route_ = route_table_ != nullptr ? route_table_->Find(*headers_)
+  route_ = route_table_ != nullptr ? route_table_->Find(*headers_, worker().Random())
                                    : ::pilotfish::router::RouteTable::Match{};
   if (route_.route != nullptr) info_.route_name = route_.route->config().name;
   cm_.Touch();

@@ -53,8 +53,8 @@ http::RequestHeaders Request(std::string authority, std::string path, std::strin
 }
 
 // Name of the matched route, "<no vhost>" or "<no route>".
-std::string RouteName(const RouteTable& t, const http::RequestHeaders& h) {
-  RouteTable::Match m = t.Find(h);
+std::string RouteName(const RouteTable& t, const http::RequestHeaders& h, uint64_t random = 0) {
+  RouteTable::Match m = t.Find(h, random);
   if (m.vhost == nullptr) return "<no vhost>";
   if (m.route == nullptr) return "<no route>";
   return m.route->config().name;
@@ -270,6 +270,22 @@ TEST(RouteTableTest, FirstMatchWins) {
   EXPECT_EQ(RouteName(*t, req), "jason");
 }
 
+TEST(RouteTableTest, RuntimeFractionMatchesItsShareOfStreams) {
+  config::Route canary = MakeRoute(PathMatchKind::kPrefix, "/", "canary");
+  canary.match.runtime_fraction_per_million = 250000;  // 25%
+  auto t = MakeTable(
+      {MakeVhost("vh", {"*"}, {canary, MakeRoute(PathMatchKind::kPrefix, "/", "stable")})});
+  ASSERT_NE(t, nullptr);
+  const http::RequestHeaders req = Request("h", "/");
+  int canaries = 0;
+  for (uint64_t random = 0; random < 1000000; random += 1000) {
+    canaries += RouteName(*t, req, random) == "canary" ? 1 : 0;
+  }
+  EXPECT_EQ(canaries, 250);
+  EXPECT_EQ(RouteName(*t, req, 1000000 + 249999), "canary");  // random is taken mod 1,000,000
+  EXPECT_EQ(RouteName(*t, req, 1000000 + 250000), "stable");
+}
+
 TEST(RouteTableTest, WeightedClustersFollowTheirWeights) {
   config::Route r = MakeRoute(PathMatchKind::kPrefix, "/", "w");
   r.route.cluster.clear();
@@ -277,7 +293,7 @@ TEST(RouteTableTest, WeightedClustersFollowTheirWeights) {
   auto t = MakeTable({MakeVhost("vh", {"*"}, {r})});
   ASSERT_NE(t, nullptr);
   const http::RequestHeaders req = Request("h", "/");
-  const CompiledRoute* route = t->Find(req).route;
+  const CompiledRoute* route = t->Find(req, 0).route;
   ASSERT_NE(route, nullptr);
   // Every value of `random` modulo the total weight (100) maps to exactly one entry.
   std::map<std::string, int> picks;
@@ -300,7 +316,7 @@ TEST(RouteTableTest, ClusterHeader) {
   auto t = MakeTable({MakeVhost("vh", {"*"}, {r})});
   ASSERT_NE(t, nullptr);
   http::RequestHeaders req = Request("h", "/");
-  const CompiledRoute* route = t->Find(req).route;
+  const CompiledRoute* route = t->Find(req, 0).route;
   ASSERT_NE(route, nullptr);
   EXPECT_EQ(route->SelectCluster(req, 0, nullptr), "");
   req.headers.Add("x-cluster", "backend");
@@ -361,12 +377,12 @@ TEST(RouteTableTest, RouteIndexAgreesWithLinearScan) {
       }
       const CompiledRoute* linear = nullptr;
       for (const auto& r : vh->routes) {
-        if (r->Matches(req, p, query)) {
+        if (r->Matches(req, p, query, 0)) {
           linear = r.get();
           break;
         }
       }
-      EXPECT_EQ((*table)->Find(req).route, linear) << "path " << path << " round " << round;
+      EXPECT_EQ((*table)->Find(req, 0).route, linear) << "path " << path << " round " << round;
     }
   }
 }

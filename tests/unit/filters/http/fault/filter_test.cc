@@ -222,7 +222,7 @@ TEST_F(FaultFilterTest, PerRouteOverrideWinsOverVirtualHostAndFilterLevel) {
     FakeCallbacks cb(worker_);
     cb.headers_.authority = authority;
     cb.headers_.path = path;
-    cb.match_ = (*table)->Find(cb.headers_);
+    cb.match_ = (*table)->Find(cb.headers_, 0);
     auto filter = MakeFilter(cb, factory);
     filter->DecodeHeaders(cb.headers_, true);
     filter->OnDestroy();
