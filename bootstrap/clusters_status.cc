@@ -20,7 +20,7 @@ namespace {
 struct HostStat {
   const char* name;
   bool gauge;
-  const std::atomic<uint64_t>* value;
+  const std::atomic<uint32_t>* value;
 };
 
 std::vector<HostStat> HostStats(const upstream::Host& host) {

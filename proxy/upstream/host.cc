@@ -5,6 +5,9 @@
 
 namespace pilotfish::upstream {
 
+const std::string Host::kNoHostname;
+static_assert(sizeof(Host) <= 120, "a Host is per endpoint: keep it small");
+
 ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
     : config_(std::move(config)),
       stats_(store, config_.alt_stat_name.empty() ? config_.name : config_.alt_stat_name,

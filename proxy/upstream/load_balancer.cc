@@ -1,8 +1,6 @@
 // Round robin (weighted when weights differ), random and least-request balancers.
 #include "proxy/upstream/load_balancer.h"
 
-#include <random>
-
 #include "proxy/upstream/hash_lb.h"
 
 namespace pilotfish::upstream {
@@ -33,7 +31,8 @@ class RoundRobin : public LoadBalancer {
     }
     // Workers start at different offsets so they don't all hit host 0 first.
     if (!hosts_->hosts.empty()) next_ = seed % hosts_->hosts.size();
-    current_.assign(hosts_->hosts.size(), 0);
+    // One balancer per worker per cluster: the weights' state only when there are weights.
+    if (weighted_) current_.assign(hosts_->hosts.size(), 0);
   }
 
   HostSharedPtr ChooseHost(const LbContext* ctx) override {
@@ -85,7 +84,7 @@ class Random : public LoadBalancer {
 
  private:
   HostSetSharedPtr hosts_;
-  std::mt19937_64 rng_;
+  LbRandom rng_;
 };
 
 // Power of `choices` random choices, picking the host with fewer active requests.
@@ -113,7 +112,7 @@ class LeastRequest : public LoadBalancer {
  private:
   HostSetSharedPtr hosts_;
   uint32_t choices_;
-  std::mt19937_64 rng_;
+  LbRandom rng_;
 };
 
 }  // namespace
