@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/config/boxed.h"
+
 namespace pilotfish::config {
 
 using Millis = std::chrono::milliseconds;
@@ -115,10 +117,10 @@ struct RouteAction {
   std::optional<Millis> timeout;  // unset: Envoy's 15 s; zero: disabled
   std::optional<Millis> idle_timeout;
   std::string prefix_rewrite;
-  std::optional<std::pair<std::string, std::string>> regex_rewrite;  // pattern, substitution
+  Boxed<std::pair<std::string, std::string>> regex_rewrite;  // pattern, substitution
   std::string host_rewrite_literal;
   bool auto_host_rewrite = false;
-  std::optional<RetryPolicy> retry_policy;
+  Boxed<RetryPolicy> retry_policy;
   std::vector<HashPolicy> hash_policy;
   std::vector<RequestMirrorPolicy> request_mirror_policies;
   std::vector<std::string> upgrade_types;           // upgrade_configs with enabled != false
@@ -161,9 +163,10 @@ struct Route {
   RouteMatch match;
   enum class Kind { kRoute, kRedirect, kDirectResponse } kind = Kind::kRoute;
   RouteAction route;
-  RedirectAction redirect;
-  DirectResponseAction direct_response;
-  HeaderMutations headers;
+  // Usually unset (kind kRoute, no route-level header mutations): boxed, 8 bytes each.
+  Boxed<RedirectAction> redirect;
+  Boxed<DirectResponseAction> direct_response;
+  Boxed<HeaderMutations> headers;
   PerFilterConfigMap typed_per_filter_config;  // keyed by filter name
 };
 
@@ -258,7 +261,7 @@ struct Cluster {
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   CircuitBreakerThresholds circuit_breakers;       // DEFAULT priority
   CircuitBreakerThresholds circuit_breakers_high;  // HIGH priority
-  std::optional<OutlierDetection> outlier_detection;
+  Boxed<OutlierDetection> outlier_detection;
   uint32_t healthy_panic_threshold_percent = 50;
   uint32_t least_request_choice_count = 2;
   uint64_t ring_hash_minimum_ring_size = 1024;
@@ -267,7 +270,7 @@ struct Cluster {
   bool http2 = false;  // upstream HTTP/2 requested (not implemented on the data path yet)
   // ORIGINAL_DST: honour x-envoy-original-dst-host; bind upstream source (Istio's 127.0.0.6).
   bool use_http_header = false;
-  std::optional<SocketAddress> upstream_bind_address;
+  Boxed<SocketAddress> upstream_bind_address;
 };
 
 // -------------------------------------------------------------------------------- listeners

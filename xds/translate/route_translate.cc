@@ -157,7 +157,12 @@ absl::StatusOr<config::Route> TranslateRoute(const envoy::config::route::v3::Rou
     default:
       return InvalidAt(path, "one of route, redirect or direct_response is required");
   }
-  XDS_RETURN_IF_ERROR(TranslateHeaderMutations(route, path, &out.headers));
+  config::HeaderMutations headers;
+  XDS_RETURN_IF_ERROR(TranslateHeaderMutations(route, path, &headers));
+  if (!headers.request_headers_to_add.empty() || !headers.request_headers_to_remove.empty() ||
+      !headers.response_headers_to_add.empty() || !headers.response_headers_to_remove.empty()) {
+    out.headers = std::move(headers);
+  }
   XDS_ASSIGN_OR_RETURN(out.typed_per_filter_config,
                        TranslatePerFilterConfig(route.typed_per_filter_config(), path));
   return out;

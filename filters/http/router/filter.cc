@@ -129,8 +129,8 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   const config::Route& rc = route->config();
   if (rc.kind == config::Route::Kind::kDirectResponse) {
     if (stats != nullptr) stats->Inc(stats->rq_direct_response);
-    callbacks_->SendLocalReply(static_cast<int>(rc.direct_response.status),
-                               rc.direct_response.body.value_or(""), http::kNoFlags,
+    callbacks_->SendLocalReply(static_cast<int>(rc.direct_response->status),
+                               rc.direct_response->body.value_or(""), http::kNoFlags,
                                "direct_response");
     return http::FilterHeadersStatus::kStopIteration;
   }

@@ -340,14 +340,14 @@ TEST(RouteTranslateTest, WeightedClustersAndHeaderMutationsAtAllLevels) {
   ASSERT_TRUE(vh.retry_policy.has_value());
   EXPECT_EQ(vh.retry_policy->num_retries, 1u);  // Envoy's default
   const config::Route& route = vh.routes[0];
-  ASSERT_EQ(route.headers.request_headers_to_add.size(), 2u);
-  EXPECT_EQ(route.headers.request_headers_to_add[0].action,
+  ASSERT_EQ(route.headers->request_headers_to_add.size(), 2u);
+  EXPECT_EQ(route.headers->request_headers_to_add[0].action,
             config::HeaderAppendAction::kOverwriteIfExistsOrAdd);  // legacy append: false
-  EXPECT_EQ(route.headers.request_headers_to_add[1].action,
+  EXPECT_EQ(route.headers->request_headers_to_add[1].action,
             config::HeaderAppendAction::kAddIfAbsent);
-  EXPECT_TRUE(route.headers.request_headers_to_add[1].keep_empty_value);
-  EXPECT_EQ(route.headers.response_headers_to_add[0].value, "raw");
-  EXPECT_EQ(route.headers.response_headers_to_add[0].action,
+  EXPECT_TRUE(route.headers->request_headers_to_add[1].keep_empty_value);
+  EXPECT_EQ(route.headers->response_headers_to_add[0].value, "raw");
+  EXPECT_EQ(route.headers->response_headers_to_add[0].action,
             config::HeaderAppendAction::kOverwriteIfExists);
   ASSERT_EQ(route.route.weighted_clusters.size(), 2u);
   EXPECT_EQ(route.route.weighted_clusters[0].name, "v1");
@@ -410,23 +410,23 @@ TEST(RouteTranslateTest, RedirectsAndDirectResponses) {
   ASSERT_TRUE(rc.ok()) << rc.status();
   const auto& routes = rc->virtual_hosts[0].routes;
   EXPECT_EQ(routes[0].kind, config::Route::Kind::kRedirect);
-  EXPECT_EQ(routes[0].redirect.scheme_redirect, "https");
-  EXPECT_EQ(routes[0].redirect.response_code, 301u);
-  EXPECT_EQ(routes[1].redirect.scheme_redirect, "http");
-  EXPECT_EQ(routes[1].redirect.host_redirect, "h");
-  EXPECT_EQ(routes[1].redirect.port_redirect, 8080u);
-  EXPECT_EQ(routes[1].redirect.path_redirect, "/p");
-  EXPECT_EQ(routes[1].redirect.response_code, 302u);
-  EXPECT_TRUE(routes[1].redirect.strip_query);
-  EXPECT_EQ(routes[2].redirect.prefix_rewrite, "/new");
-  EXPECT_EQ(routes[2].redirect.response_code, 303u);
-  EXPECT_EQ(routes[3].redirect.response_code, 307u);
-  EXPECT_EQ(routes[4].redirect.response_code, 308u);
+  EXPECT_EQ(routes[0].redirect->scheme_redirect, "https");
+  EXPECT_EQ(routes[0].redirect->response_code, 301u);
+  EXPECT_EQ(routes[1].redirect->scheme_redirect, "http");
+  EXPECT_EQ(routes[1].redirect->host_redirect, "h");
+  EXPECT_EQ(routes[1].redirect->port_redirect, 8080u);
+  EXPECT_EQ(routes[1].redirect->path_redirect, "/p");
+  EXPECT_EQ(routes[1].redirect->response_code, 302u);
+  EXPECT_TRUE(routes[1].redirect->strip_query);
+  EXPECT_EQ(routes[2].redirect->prefix_rewrite, "/new");
+  EXPECT_EQ(routes[2].redirect->response_code, 303u);
+  EXPECT_EQ(routes[3].redirect->response_code, 307u);
+  EXPECT_EQ(routes[4].redirect->response_code, 308u);
   EXPECT_EQ(routes[5].kind, config::Route::Kind::kDirectResponse);
-  EXPECT_EQ(routes[5].direct_response.status, 200u);
-  EXPECT_EQ(routes[5].direct_response.body, "hi\n");
-  EXPECT_EQ(routes[6].direct_response.body, "b");
-  EXPECT_FALSE(routes[7].direct_response.body.has_value());
+  EXPECT_EQ(routes[5].direct_response->status, 200u);
+  EXPECT_EQ(routes[5].direct_response->body, "hi\n");
+  EXPECT_EQ(routes[6].direct_response->body, "b");
+  EXPECT_FALSE(routes[7].direct_response->body.has_value());
 }
 
 TEST(RouteTranslateTest, MirrorPoliciesInheritFromVirtualHostAndRouteConfig) {
