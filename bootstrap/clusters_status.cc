@@ -158,9 +158,11 @@ std::string RenderClustersText(const std::vector<ClusterStatus>& clusters) {
           "zone::", ep != nullptr ? ep->zone : "", "\n", prefix,
           "sub_zone::", ep != nullptr ? ep->sub_zone : "", "\n", prefix, "canary::false\n", prefix,
           "priority::", ep != nullptr ? ep->priority : 0, "\n", prefix, "success_rate::",
-          FormatShortest(h.host->outlier.success_rate.load(std::memory_order_relaxed)), "\n",
-          prefix, "local_origin_success_rate::",
-          FormatShortest(h.host->outlier.local_success_rate.load(std::memory_order_relaxed)), "\n");
+          FormatShortest(h.host->outlier_state().success_rate.load(std::memory_order_relaxed)),
+          "\n", prefix, "local_origin_success_rate::",
+          FormatShortest(
+              h.host->outlier_state().local_success_rate.load(std::memory_order_relaxed)),
+          "\n");
     }
   }
   return out;
@@ -216,8 +218,9 @@ std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters) {
           : eds == config::EndpointHealth::kDegraded ? envoy::config::core::v3::DEGRADED
                                                      : envoy::config::core::v3::HEALTHY);
       host->set_weight(h.host->weight());
-      const double rate = h.host->outlier.success_rate.load(std::memory_order_relaxed);
-      const double local_rate = h.host->outlier.local_success_rate.load(std::memory_order_relaxed);
+      const double rate = h.host->outlier_state().success_rate.load(std::memory_order_relaxed);
+      const double local_rate =
+          h.host->outlier_state().local_success_rate.load(std::memory_order_relaxed);
       if (rate >= 0) host->mutable_success_rate()->set_value(rate);
       if (local_rate >= 0) host->mutable_local_origin_success_rate()->set_value(local_rate);
     }

@@ -6,7 +6,19 @@
 namespace pilotfish::upstream {
 
 const std::string Host::kNoHostname;
-static_assert(sizeof(Host) <= 120, "a Host is per endpoint: keep it small");
+const HostOutlierState Host::kNoOutlierState;
+static_assert(sizeof(Host) <= 56, "a Host is per endpoint: keep it small");
+
+HostOutlierState& Host::outlier() const {
+  HostOutlierState* s = outlier_.load(std::memory_order_acquire);
+  if (s != nullptr) [[likely]]
+    return *s;
+  auto fresh = std::make_unique<HostOutlierState>();
+  if (outlier_.compare_exchange_strong(s, fresh.get(), std::memory_order_acq_rel)) {
+    return *fresh.release();
+  }
+  return *s;  // another thread created it first
+}
 
 ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
     : config_(std::move(config)),
