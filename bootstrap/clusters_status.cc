@@ -129,8 +129,8 @@ std::string RenderClustersText(const std::vector<ClusterStatus>& clusters) {
           "\n", name, "::outlier::local_origin_success_rate_ejection_threshold::",
           FormatG(local.ejection_threshold), "\n");
     }
-    for (const auto& [priority, t] :
-         {std::pair{"default", &c.circuit_breakers}, std::pair{"high", &c.circuit_breakers_high}}) {
+    for (const auto& [priority, t] : {std::pair{"default", &c.circuit_breakers},
+                                      std::pair{"high", &*c.circuit_breakers_high}}) {
       absl::StrAppend(&out, name, "::", priority,
                       "_priority::max_connections::", t->max_connections, "\n", name,
                       "::", priority, "_priority::max_pending_requests::", t->max_pending_requests,

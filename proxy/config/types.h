@@ -53,8 +53,8 @@ struct RouteMatch {
   std::string value;  // prefix / exact path / RE2 pattern
   bool case_sensitive = true;
   std::vector<HeaderMatcher> headers;
-  std::vector<QueryParameterMatcher> query_parameters;
-  std::optional<uint32_t> runtime_fraction_per_million;  // runtime_fraction default value
+  Boxed<std::vector<QueryParameterMatcher>> query_parameters;  // rare: boxed
+  std::optional<uint32_t> runtime_fraction_per_million;        // runtime_fraction default value
 };
 
 enum class HeaderAppendAction {
@@ -112,17 +112,17 @@ struct RequestMirrorPolicy {
 
 struct RouteAction {
   std::string cluster;
-  std::string cluster_header;
+  Boxed<std::string> cluster_header;  // the rarely set ones are boxed (8 bytes when unset)
   std::vector<WeightedClusterEntry> weighted_clusters;
   std::optional<Millis> timeout;  // unset: Envoy's 15 s; zero: disabled
   std::optional<Millis> idle_timeout;
-  std::string prefix_rewrite;
+  Boxed<std::string> prefix_rewrite;
   Boxed<std::pair<std::string, std::string>> regex_rewrite;  // pattern, substitution
-  std::string host_rewrite_literal;
+  Boxed<std::string> host_rewrite_literal;
   bool auto_host_rewrite = false;
   Boxed<RetryPolicy> retry_policy;
-  std::vector<HashPolicy> hash_policy;
-  std::vector<RequestMirrorPolicy> request_mirror_policies;
+  Boxed<std::vector<HashPolicy>> hash_policy;
+  Boxed<std::vector<RequestMirrorPolicy>> request_mirror_policies;
   std::vector<std::string> upgrade_types;           // upgrade_configs with enabled != false
   std::vector<std::string> disabled_upgrade_types;  // upgrade_configs with enabled: false
 };
@@ -259,8 +259,8 @@ struct Cluster {
   std::optional<Millis> idle_timeout = Millis(3600 * 1000);  // upstream connection idle
   std::optional<Millis> max_connection_duration;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
-  CircuitBreakerThresholds circuit_breakers;       // DEFAULT priority
-  CircuitBreakerThresholds circuit_breakers_high;  // HIGH priority
+  CircuitBreakerThresholds circuit_breakers;              // DEFAULT priority
+  Boxed<CircuitBreakerThresholds> circuit_breakers_high;  // HIGH priority (rarely set)
   Boxed<OutlierDetection> outlier_detection;
   uint32_t healthy_panic_threshold_percent = 50;
   uint32_t least_request_choice_count = 2;

@@ -201,10 +201,10 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   }
 
   // Rewrites.
-  if (!rc.route.prefix_rewrite.empty() && rc.match.kind != config::PathMatchKind::kSafeRegex) {
+  if (!rc.route.prefix_rewrite->empty() && rc.match.kind != config::PathMatchKind::kSafeRegex) {
     if (envoy_headers) headers.headers.Set("x-envoy-original-path", headers.path);
     size_t n = std::min(headers.path.size(), rc.match.value.size());
-    headers.path = rc.route.prefix_rewrite + headers.path.substr(n);
+    headers.path = *rc.route.prefix_rewrite + headers.path.substr(n);
   } else if (route->regex_rewrite() != nullptr) {
     if (envoy_headers) headers.headers.Set("x-envoy-original-path", headers.path);
     std::string path = headers.path, query;
@@ -215,9 +215,9 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
     RE2::GlobalReplace(&path, *route->regex_rewrite(), rc.route.regex_rewrite->second);
     headers.path = path + query;
   }
-  if (!rc.route.host_rewrite_literal.empty()) headers.authority = rc.route.host_rewrite_literal;
+  if (!rc.route.host_rewrite_literal->empty()) headers.authority = *rc.route.host_rewrite_literal;
   ApplyRequestMutations(headers);
-  for (const config::RequestMirrorPolicy& m : rc.route.request_mirror_policies) {
+  for (const config::RequestMirrorPolicy& m : *rc.route.request_mirror_policies) {
     if (worker.Random() % 1000000 >= m.per_million) continue;
     if (!m.cluster.empty()) {
       mirror_clusters_.push_back(m.cluster);

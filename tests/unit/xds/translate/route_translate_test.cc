@@ -143,10 +143,10 @@ TEST(RouteTranslateTest, HeaderAndQueryMatchers) {
   EXPECT_TRUE(m.headers[10].present_match);
   EXPECT_EQ(m.headers[11].name, "content-type");  // grpc {}
   EXPECT_EQ(m.headers[11].string_match.kind, config::StringMatchKind::kSafeRegex);
-  ASSERT_EQ(m.query_parameters.size(), 2u);
-  ASSERT_TRUE(m.query_parameters[0].string_match.has_value());
-  EXPECT_EQ(m.query_parameters[0].string_match->kind, config::StringMatchKind::kPrefix);
-  EXPECT_TRUE(m.query_parameters[1].present_match);
+  ASSERT_EQ(m.query_parameters->size(), 2u);
+  ASSERT_TRUE((*m.query_parameters)[0].string_match.has_value());
+  EXPECT_EQ((*m.query_parameters)[0].string_match->kind, config::StringMatchKind::kPrefix);
+  EXPECT_TRUE((*m.query_parameters)[1].present_match);
   ASSERT_TRUE(m.runtime_fraction_per_million.has_value());
   EXPECT_EQ(*m.runtime_fraction_per_million, 250000u);
 }
@@ -220,8 +220,8 @@ TEST(RouteTranslateTest, RouteActionFields) {
   EXPECT_EQ(a.timeout->count(), 2500);
   ASSERT_TRUE(a.idle_timeout.has_value());
   EXPECT_EQ(a.idle_timeout->count(), 0);
-  EXPECT_EQ(a.prefix_rewrite, "/v2");
-  EXPECT_EQ(a.host_rewrite_literal, "upstream.local");
+  EXPECT_EQ(*a.prefix_rewrite, "/v2");
+  EXPECT_EQ(*a.host_rewrite_literal, "upstream.local");
   ASSERT_TRUE(a.retry_policy.has_value());
   const config::RetryPolicy& r = *a.retry_policy;
   EXPECT_EQ(r.retry_on, (std::vector<std::string>{"5xx", "gateway-error", "retriable-status-codes",
@@ -234,21 +234,21 @@ TEST(RouteTranslateTest, RouteActionFields) {
   EXPECT_EQ(r.base_interval.count(), 100);
   EXPECT_EQ(r.max_interval->count(), 1000);
   ASSERT_EQ(r.retriable_headers.size(), 1u);
-  ASSERT_EQ(a.hash_policy.size(), 5u);
-  EXPECT_EQ(a.hash_policy[0].kind, config::HashPolicy::Kind::kHeader);
-  EXPECT_EQ(a.hash_policy[0].name, "x-user");
-  EXPECT_TRUE(a.hash_policy[0].terminal);
-  EXPECT_EQ(a.hash_policy[1].kind, config::HashPolicy::Kind::kCookie);
-  EXPECT_EQ(a.hash_policy[1].cookie_ttl->count(), 10000);
-  EXPECT_EQ(a.hash_policy[1].cookie_path, "/");
-  EXPECT_EQ(a.hash_policy[2].kind, config::HashPolicy::Kind::kSourceIp);
-  EXPECT_EQ(a.hash_policy[3].kind, config::HashPolicy::Kind::kQueryParameter);
-  EXPECT_EQ(a.hash_policy[4].kind, config::HashPolicy::Kind::kFilterState);
-  ASSERT_EQ(a.request_mirror_policies.size(), 2u);
-  EXPECT_EQ(a.request_mirror_policies[0].cluster, "m");
-  EXPECT_EQ(a.request_mirror_policies[0].per_million, 100000u);
-  EXPECT_EQ(a.request_mirror_policies[1].cluster_header, "x-mirror");
-  EXPECT_EQ(a.request_mirror_policies[1].per_million, 1000000u);
+  ASSERT_EQ(a.hash_policy->size(), 5u);
+  EXPECT_EQ((*a.hash_policy)[0].kind, config::HashPolicy::Kind::kHeader);
+  EXPECT_EQ((*a.hash_policy)[0].name, "x-user");
+  EXPECT_TRUE((*a.hash_policy)[0].terminal);
+  EXPECT_EQ((*a.hash_policy)[1].kind, config::HashPolicy::Kind::kCookie);
+  EXPECT_EQ((*a.hash_policy)[1].cookie_ttl->count(), 10000);
+  EXPECT_EQ((*a.hash_policy)[1].cookie_path, "/");
+  EXPECT_EQ((*a.hash_policy)[2].kind, config::HashPolicy::Kind::kSourceIp);
+  EXPECT_EQ((*a.hash_policy)[3].kind, config::HashPolicy::Kind::kQueryParameter);
+  EXPECT_EQ((*a.hash_policy)[4].kind, config::HashPolicy::Kind::kFilterState);
+  ASSERT_EQ(a.request_mirror_policies->size(), 2u);
+  EXPECT_EQ((*a.request_mirror_policies)[0].cluster, "m");
+  EXPECT_EQ((*a.request_mirror_policies)[0].per_million, 100000u);
+  EXPECT_EQ((*a.request_mirror_policies)[1].cluster_header, "x-mirror");
+  EXPECT_EQ((*a.request_mirror_policies)[1].per_million, 1000000u);
   EXPECT_EQ(a.upgrade_types, std::vector<std::string>{"websocket"});
   EXPECT_EQ(a.disabled_upgrade_types, std::vector<std::string>{"connect"});
   ASSERT_EQ(warnings.size(), 1u);
@@ -457,10 +457,12 @@ TEST(RouteTranslateTest, MirrorPoliciesInheritFromVirtualHostAndRouteConfig) {
       }
     })txt");
   ASSERT_TRUE(rc.ok()) << rc.status();
-  EXPECT_EQ(rc->virtual_hosts[0].routes[0].route.request_mirror_policies[0].cluster, "vh-mirror");
-  EXPECT_EQ(rc->virtual_hosts[0].routes[1].route.request_mirror_policies.size(), 1u);
-  EXPECT_EQ(rc->virtual_hosts[0].routes[1].route.request_mirror_policies[0].cluster, "own");
-  EXPECT_EQ(rc->virtual_hosts[1].routes[0].route.request_mirror_policies[0].cluster, "rc-mirror");
+  EXPECT_EQ((*rc->virtual_hosts[0].routes[0].route.request_mirror_policies)[0].cluster,
+            "vh-mirror");
+  EXPECT_EQ(rc->virtual_hosts[0].routes[1].route.request_mirror_policies->size(), 1u);
+  EXPECT_EQ((*rc->virtual_hosts[0].routes[1].route.request_mirror_policies)[0].cluster, "own");
+  EXPECT_EQ((*rc->virtual_hosts[1].routes[0].route.request_mirror_policies)[0].cluster,
+            "rc-mirror");
 }
 
 TEST(RouteTranslateTest, TypedPerFilterConfigKeepsSortedNamesAndPayloads) {
