@@ -97,7 +97,7 @@ std::string FormatShortest(double v) {
 }
 
 const std::string& ObservabilityName(const config::Cluster& c) {
-  return c.alt_stat_name.empty() ? c.name : c.alt_stat_name;
+  return c.alt_stat_name->empty() ? c.name : *c.alt_stat_name;
 }
 
 void AddThresholds(const config::CircuitBreakerThresholds& t,

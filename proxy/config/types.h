@@ -243,7 +243,7 @@ struct OutlierDetection {
 
 struct Cluster {
   std::string name;
-  std::string alt_stat_name;
+  Boxed<std::string> alt_stat_name;  // rarely set
   ClusterType type = ClusterType::kStatic;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   Millis connect_timeout{5000};

@@ -22,7 +22,7 @@ HostOutlierState& Host::outlier() const {
 
 ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
     : config_(std::move(config)),
-      stats_(store, config_.alt_stat_name.empty() ? config_.name : config_.alt_stat_name,
+      stats_(store, config_.alt_stat_name->empty() ? config_.name : *config_.alt_stat_name,
              config_.circuit_breakers.track_remaining) {
   if (config_.outlier_detection) {
     // outlier_detection.* stats exist only for clusters that configure it, as in Envoy.

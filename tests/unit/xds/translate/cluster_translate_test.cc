@@ -84,7 +84,7 @@ TEST(ClusterTranslateTest, StrictDnsWithLocalitiesWeightsAndHealth) {
       }
     })txt");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->alt_stat_name, "svc;");
+  EXPECT_EQ(*c->alt_stat_name, "svc;");
   EXPECT_EQ(c->type, config::ClusterType::kStrictDns);
   EXPECT_EQ(c->lb_policy, config::LbPolicy::kLeastRequest);
   EXPECT_EQ(c->connect_timeout.count(), 250);
