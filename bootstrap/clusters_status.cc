@@ -20,7 +20,7 @@ namespace {
 struct HostStat {
   const char* name;
   bool gauge;
-  const std::atomic<uint64_t>* value;
+  const std::atomic<uint32_t>* value;
 };
 
 std::vector<HostStat> HostStats(const upstream::Host& host) {
@@ -97,7 +97,7 @@ std::string FormatShortest(double v) {
 }
 
 const std::string& ObservabilityName(const config::Cluster& c) {
-  return c.alt_stat_name.empty() ? c.name : c.alt_stat_name;
+  return c.alt_stat_name->empty() ? c.name : *c.alt_stat_name;
 }
 
 void AddThresholds(const config::CircuitBreakerThresholds& t,
@@ -129,8 +129,8 @@ std::string RenderClustersText(const std::vector<ClusterStatus>& clusters) {
           "\n", name, "::outlier::local_origin_success_rate_ejection_threshold::",
           FormatG(local.ejection_threshold), "\n");
     }
-    for (const auto& [priority, t] :
-         {std::pair{"default", &c.circuit_breakers}, std::pair{"high", &c.circuit_breakers_high}}) {
+    for (const auto& [priority, t] : {std::pair{"default", &c.circuit_breakers},
+                                      std::pair{"high", &*c.circuit_breakers_high}}) {
       absl::StrAppend(&out, name, "::", priority,
                       "_priority::max_connections::", t->max_connections, "\n", name,
                       "::", priority, "_priority::max_pending_requests::", t->max_pending_requests,
@@ -158,9 +158,11 @@ std::string RenderClustersText(const std::vector<ClusterStatus>& clusters) {
           "zone::", ep != nullptr ? ep->zone : "", "\n", prefix,
           "sub_zone::", ep != nullptr ? ep->sub_zone : "", "\n", prefix, "canary::false\n", prefix,
           "priority::", ep != nullptr ? ep->priority : 0, "\n", prefix, "success_rate::",
-          FormatShortest(h.host->outlier.success_rate.load(std::memory_order_relaxed)), "\n",
-          prefix, "local_origin_success_rate::",
-          FormatShortest(h.host->outlier.local_success_rate.load(std::memory_order_relaxed)), "\n");
+          FormatShortest(h.host->outlier_state().success_rate.load(std::memory_order_relaxed)),
+          "\n", prefix, "local_origin_success_rate::",
+          FormatShortest(
+              h.host->outlier_state().local_success_rate.load(std::memory_order_relaxed)),
+          "\n");
     }
   }
   return out;
@@ -216,8 +218,9 @@ std::string RenderClustersJson(const std::vector<ClusterStatus>& clusters) {
           : eds == config::EndpointHealth::kDegraded ? envoy::config::core::v3::DEGRADED
                                                      : envoy::config::core::v3::HEALTHY);
       host->set_weight(h.host->weight());
-      const double rate = h.host->outlier.success_rate.load(std::memory_order_relaxed);
-      const double local_rate = h.host->outlier.local_success_rate.load(std::memory_order_relaxed);
+      const double rate = h.host->outlier_state().success_rate.load(std::memory_order_relaxed);
+      const double local_rate =
+          h.host->outlier_state().local_success_rate.load(std::memory_order_relaxed);
       if (rate >= 0) host->mutable_success_rate()->set_value(rate);
       if (local_rate >= 0) host->mutable_local_origin_success_rate()->set_value(local_rate);
     }

@@ -162,7 +162,8 @@ DynamicConfig::~DynamicConfig() {
 }
 
 DynamicConfig::ResourceRecord DynamicConfig::Record(const xds::Resource& r) {
-  return {r.name, r.version, r.bytes, std::chrono::system_clock::now(), false};
+  // No name: the entry's map key is the name, Resources() fills it in (one copy of each name).
+  return {"", r.version, r.bytes, std::chrono::system_clock::now(), false};
 }
 
 std::vector<DynamicConfig::ResourceRecord> DynamicConfig::Resources(
@@ -171,14 +172,24 @@ std::vector<DynamicConfig::ResourceRecord> DynamicConfig::Resources(
   if (type_url == xds::kListenerTypeUrl) {
     for (const auto& [name, e] : listeners_) {
       out.push_back(e.record);
+      out.back().name = name;
       out.back().warming = e.warming;
     }
   } else if (type_url == xds::kClusterTypeUrl) {
-    for (const auto& [name, e] : clusters_) out.push_back(e.record);
+    for (const auto& [name, e] : clusters_) {
+      out.push_back(e.record);
+      out.back().name = name;
+    }
   } else if (type_url == xds::kRouteTypeUrl) {
-    for (const auto& [name, e] : routes_) out.push_back(e.record);
+    for (const auto& [name, e] : routes_) {
+      out.push_back(e.record);
+      out.back().name = name;
+    }
   } else if (type_url == xds::kEndpointTypeUrl) {
-    for (const auto& [name, e] : endpoints_) out.push_back(e.record);
+    for (const auto& [name, e] : endpoints_) {
+      out.push_back(e.record);
+      out.back().name = name;
+    }
   }
   return out;
 }

@@ -28,7 +28,7 @@ class DynamicConfig : public xds::XdsSink {
  public:
   // An accepted resource as the control plane sent it (for /config_dump).
   struct ResourceRecord {
-    std::string name;
+    std::string name;  // empty while stored (the map key is the name), set by Resources()
     std::string version;
     std::string bytes;  // deterministic serialization of the resource message
     std::chrono::system_clock::time_point last_updated;

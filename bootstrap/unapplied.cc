@@ -26,8 +26,8 @@ void WarnUnappliedRouteFeatures(const config::RouteConfiguration& routes, const 
       const std::string rp = absl::StrCat(vp, ".routes[", j, "]");
       if (r.kind != config::Route::Kind::kRoute) continue;
       const config::RouteAction& a = r.route;
-      for (size_t k = 0; k < a.hash_policy.size(); ++k) {
-        const config::HashPolicy& hp = a.hash_policy[k];
+      for (size_t k = 0; k < a.hash_policy->size(); ++k) {
+        const config::HashPolicy& hp = (*a.hash_policy)[k];
         const std::string hpath = absl::StrCat(rp, ".route.hash_policy[", k, "]");
         if (hp.kind == config::HashPolicy::Kind::kCookie && hp.cookie_ttl) {
           Warn(warnings, hpath + ".cookie.ttl", "generating the cookie when the request has none");

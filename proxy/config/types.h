@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/config/boxed.h"
+
 namespace pilotfish::config {
 
 using Millis = std::chrono::milliseconds;
@@ -51,8 +53,8 @@ struct RouteMatch {
   std::string value;  // prefix / exact path / RE2 pattern
   bool case_sensitive = true;
   std::vector<HeaderMatcher> headers;
-  std::vector<QueryParameterMatcher> query_parameters;
-  std::optional<uint32_t> runtime_fraction_per_million;  // runtime_fraction default value
+  Boxed<std::vector<QueryParameterMatcher>> query_parameters;  // rare: boxed
+  std::optional<uint32_t> runtime_fraction_per_million;        // runtime_fraction default value
 };
 
 enum class HeaderAppendAction {
@@ -110,17 +112,17 @@ struct RequestMirrorPolicy {
 
 struct RouteAction {
   std::string cluster;
-  std::string cluster_header;
+  Boxed<std::string> cluster_header;  // the rarely set ones are boxed (8 bytes when unset)
   std::vector<WeightedClusterEntry> weighted_clusters;
   std::optional<Millis> timeout;  // unset: Envoy's 15 s; zero: disabled
   std::optional<Millis> idle_timeout;
-  std::string prefix_rewrite;
-  std::optional<std::pair<std::string, std::string>> regex_rewrite;  // pattern, substitution
-  std::string host_rewrite_literal;
+  Boxed<std::string> prefix_rewrite;
+  Boxed<std::pair<std::string, std::string>> regex_rewrite;  // pattern, substitution
+  Boxed<std::string> host_rewrite_literal;
   bool auto_host_rewrite = false;
-  std::optional<RetryPolicy> retry_policy;
-  std::vector<HashPolicy> hash_policy;
-  std::vector<RequestMirrorPolicy> request_mirror_policies;
+  Boxed<RetryPolicy> retry_policy;
+  Boxed<std::vector<HashPolicy>> hash_policy;
+  Boxed<std::vector<RequestMirrorPolicy>> request_mirror_policies;
   std::vector<std::string> upgrade_types;           // upgrade_configs with enabled != false
   std::vector<std::string> disabled_upgrade_types;  // upgrade_configs with enabled: false
 };
@@ -161,9 +163,10 @@ struct Route {
   RouteMatch match;
   enum class Kind { kRoute, kRedirect, kDirectResponse } kind = Kind::kRoute;
   RouteAction route;
-  RedirectAction redirect;
-  DirectResponseAction direct_response;
-  HeaderMutations headers;
+  // Usually unset (kind kRoute, no route-level header mutations): boxed, 8 bytes each.
+  Boxed<RedirectAction> redirect;
+  Boxed<DirectResponseAction> direct_response;
+  Boxed<HeaderMutations> headers;
   PerFilterConfigMap typed_per_filter_config;  // keyed by filter name
 };
 
@@ -240,7 +243,7 @@ struct OutlierDetection {
 
 struct Cluster {
   std::string name;
-  std::string alt_stat_name;
+  Boxed<std::string> alt_stat_name;  // rarely set
   ClusterType type = ClusterType::kStatic;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   Millis connect_timeout{5000};
@@ -256,9 +259,9 @@ struct Cluster {
   std::optional<Millis> idle_timeout = Millis(3600 * 1000);  // upstream connection idle
   std::optional<Millis> max_connection_duration;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
-  CircuitBreakerThresholds circuit_breakers;       // DEFAULT priority
-  CircuitBreakerThresholds circuit_breakers_high;  // HIGH priority
-  std::optional<OutlierDetection> outlier_detection;
+  CircuitBreakerThresholds circuit_breakers;              // DEFAULT priority
+  Boxed<CircuitBreakerThresholds> circuit_breakers_high;  // HIGH priority (rarely set)
+  Boxed<OutlierDetection> outlier_detection;
   uint32_t healthy_panic_threshold_percent = 50;
   uint32_t least_request_choice_count = 2;
   uint64_t ring_hash_minimum_ring_size = 1024;
@@ -268,7 +271,7 @@ struct Cluster {
   // ORIGINAL_DST: honour x-envoy-original-dst-host; bind upstream source (Istio's 127.0.0.6).
   bool use_http_header = false;
   Millis cleanup_interval{5000};  // ORIGINAL_DST: hosts unused for this long are removed
-  std::optional<SocketAddress> upstream_bind_address;
+  Boxed<SocketAddress> upstream_bind_address;
 };
 
 // -------------------------------------------------------------------------------- listeners

@@ -3,12 +3,19 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 
 namespace pilotfish::net {
 namespace {
 constexpr size_t kReadBufferSize = 64 * 1024;
 // One read buffer per thread: data is handed to callbacks synchronously and copied if kept.
-thread_local char t_read_buffer[kReadBufferSize];
+// Allocated on the thread's first read, not as a thread_local array: glibc zeroes a thread's
+// static TLS when it starts, so an array would cost 64 KiB of RSS in every thread (gRPC's,
+// libuv's pool, the access log writer), and allocated pages are only touched as reads fill them.
+char* ReadBuffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kReadBufferSize]);
+  return buffer.get();
+}
 std::atomic<uint64_t> g_next_id{1};
 }  // namespace
 
@@ -135,7 +142,7 @@ void Connection::ReadDisable(bool disable) {
 }
 
 void Connection::OnAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  buf->base = t_read_buffer;
+  buf->base = ReadBuffer();
   buf->len = kReadBufferSize;
 }
 

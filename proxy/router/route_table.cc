@@ -155,7 +155,7 @@ absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(config::Rou
     if (!hm.ok()) return hm.status();
     r->headers_.push_back(std::move(*hm));
   }
-  for (const auto& q : m.query_parameters) {
+  for (const auto& q : *m.query_parameters) {
     QueryMatcher qm{q.name, q.present_match, std::nullopt};
     if (q.string_match) {
       auto sm = StringMatcherImpl::Create(*q.string_match);
@@ -242,8 +242,8 @@ const std::string& CompiledRoute::SelectCluster(
   if (weighted != nullptr) *weighted = nullptr;
   const config::RouteAction& a = route_.route;
   if (!a.cluster.empty()) return a.cluster;
-  if (!a.cluster_header.empty()) {
-    const std::string* v = headers.GetAny(a.cluster_header);
+  if (!a.cluster_header->empty()) {
+    const std::string* v = headers.GetAny(*a.cluster_header);
     return v != nullptr ? *v : kEmpty;
   }
   if (total_weight_ == 0) return kEmpty;

@@ -2,7 +2,6 @@
 #include "proxy/upstream/hash_lb.h"
 
 #include <algorithm>
-#include <random>
 #include <vector>
 
 namespace pilotfish::upstream {
@@ -75,7 +74,7 @@ class RingHash : public LoadBalancer {
   };
   HostSetSharedPtr hosts_;
   std::vector<Entry> ring_;
-  std::mt19937_64 rng_;
+  LbRandom rng_;
 };
 
 class Maglev : public LoadBalancer {
@@ -85,7 +84,7 @@ class Maglev : public LoadBalancer {
     const HostVector& hs = hosts_->hosts;
     if (hs.empty()) return;
     const uint64_t m = cluster.maglev_table_size;
-    table_.assign(m, SIZE_MAX);
+    table_.assign(m, UINT32_MAX);
     std::vector<uint64_t> offset(hs.size()), skip(hs.size()), next(hs.size(), 0);
     uint32_t max_weight = 0;
     for (size_t i = 0; i < hs.size(); ++i) {
@@ -107,8 +106,8 @@ class Maglev : public LoadBalancer {
         do {
           c = (offset[i] + next[i] * skip[i]) % m;
           ++next[i];
-        } while (table_[c] != SIZE_MAX);
-        table_[c] = i;
+        } while (table_[c] != UINT32_MAX);
+        table_[c] = static_cast<uint32_t>(i);
         ++filled;
       }
     }
@@ -125,8 +124,8 @@ class Maglev : public LoadBalancer {
 
  private:
   HostSetSharedPtr hosts_;
-  std::vector<size_t> table_;
-  std::mt19937_64 rng_;
+  std::vector<uint32_t> table_;  // host indexes: 65,537 entries by default, per worker
+  LbRandom rng_;
 };
 
 }  // namespace

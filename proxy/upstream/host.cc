@@ -16,9 +16,24 @@ uint64_t MaxConcurrentRetries(const config::CircuitBreakerThresholds& cb,
   return std::max<uint64_t>(budget, cb.retry_budget_min_concurrency);
 }
 
+const std::string Host::kNoHostname;
+const HostOutlierState Host::kNoOutlierState;
+static_assert(sizeof(Host) <= 56, "a Host is per endpoint: keep it small");
+
+HostOutlierState& Host::outlier() const {
+  HostOutlierState* s = outlier_.load(std::memory_order_acquire);
+  if (s != nullptr) [[likely]]
+    return *s;
+  auto fresh = std::make_unique<HostOutlierState>();
+  if (outlier_.compare_exchange_strong(s, fresh.get(), std::memory_order_acq_rel)) {
+    return *fresh.release();
+  }
+  return *s;  // another thread created it first
+}
+
 ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
     : config_(std::move(config)),
-      stats_(store, config_.alt_stat_name.empty() ? config_.name : config_.alt_stat_name,
+      stats_(store, config_.alt_stat_name->empty() ? config_.name : *config_.alt_stat_name,
              config_.circuit_breakers.track_remaining) {
   if (config_.upstream_bind_address) {
     bind_ = net::Address::FromIpPort(config_.upstream_bind_address->address,

@@ -23,32 +23,52 @@ struct HostOutlierState {
   std::atomic<uint32_t> consecutive_local{0};
   // Requests of the current interval (external origin, and local origin when split).
   std::atomic<uint32_t> total{0}, success{0}, local_total{0}, local_success{0};
+  std::atomic<uint32_t> backoff{0};  // the ejection-time multiplier
   std::atomic<bool> ejected{false};
   std::atomic<int64_t> last_ejection_ms{0};     // monotonic ms
   std::atomic<int64_t> last_unejection_ms{-1};  // -1: never un-ejected
-  std::atomic<uint32_t> backoff{0};             // the ejection-time multiplier
   // The last interval's success rates in percent, -1 when not computed (admin /clusters).
   std::atomic<double> success_rate{-1.0}, local_success_rate{-1.0};
 };
 
-// One endpoint. Shared by every worker; counters are atomics (read off the hot path).
+// One endpoint. Shared by every worker; counters are atomics (read off the hot path). A mesh
+// holds tens of thousands, so it is kept small (56 bytes): the hostname, usually absent, and the
+// outlier state, used only by clusters with outlier detection, are behind pointers, and the
+// active counts are 32-bit.
 class Host {
  public:
   Host(net::Address address, std::string hostname, uint32_t weight)
-      : address_(address), hostname_(std::move(hostname)), weight_(weight == 0 ? 1 : weight) {}
+      : address_(address),
+        weight_(weight == 0 ? 1 : weight),
+        hostname_(hostname.empty() ? nullptr
+                                   : std::make_unique<const std::string>(std::move(hostname))) {}
+  ~Host() { delete outlier_.load(std::memory_order_relaxed); }
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
   const net::Address& address() const { return address_; }
-  const std::string& hostname() const { return hostname_; }
+  const std::string& hostname() const { return hostname_ != nullptr ? *hostname_ : kNoHostname; }
   uint32_t weight() const { return weight_; }
   std::string ToString() const { return address_.ToString(); }
 
-  std::atomic<uint64_t> rq_active{0};
-  std::atomic<uint64_t> cx_active{0};
-  HostOutlierState outlier;
+  // The outlier state, created on first use by any thread (an OutlierDetector's).
+  HostOutlierState& outlier() const;
+  // For readers: the state, or a never-ejected one when nothing created it yet.
+  const HostOutlierState& outlier_state() const {
+    const HostOutlierState* s = outlier_.load(std::memory_order_acquire);
+    return s != nullptr ? *s : kNoOutlierState;
+  }
+
+  std::atomic<uint32_t> rq_active{0};
+  std::atomic<uint32_t> cx_active{0};
 
  private:
+  static const std::string kNoHostname;
+  static const HostOutlierState kNoOutlierState;
   net::Address address_;
-  std::string hostname_;
   uint32_t weight_;
+  std::unique_ptr<const std::string> hostname_;
+  mutable std::atomic<HostOutlierState*> outlier_{nullptr};
 };
 using HostSharedPtr = std::shared_ptr<Host>;
 using HostVector = std::vector<HostSharedPtr>;

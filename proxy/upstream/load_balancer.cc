@@ -1,7 +1,6 @@
 // Round robin (weighted when weights differ), random and least-request balancers.
 #include "proxy/upstream/load_balancer.h"
 
-#include <random>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -30,12 +29,14 @@ namespace {
 class RoundRobin : public LoadBalancer {
  public:
   RoundRobin(HostSetSharedPtr hosts, uint64_t seed) : hosts_(std::move(hosts)) {
+    bool weighted = false;
     for (const auto& h : hosts_->hosts) {
-      if (h->weight() != hosts_->hosts.front()->weight()) weighted_ = true;
+      if (h->weight() != hosts_->hosts.front()->weight()) weighted = true;
     }
     // Workers start at different offsets so they don't all hit host 0 first.
     if (!hosts_->hosts.empty()) next_ = seed % hosts_->hosts.size();
-    current_.assign(hosts_->hosts.size(), 0);
+    // One balancer per worker per cluster (40 bytes): the weights' state only with weights.
+    if (weighted) current_ = std::make_unique<int64_t[]>(hosts_->hosts.size());
   }
 
   HostSharedPtr ChooseHost(const LbContext* ctx) override {
@@ -44,7 +45,7 @@ class RoundRobin : public LoadBalancer {
     Skipper skip(hosts, ctx);
     // Weighted picks may repeat a host, so allow a few rounds before giving up on skipping.
     for (size_t attempt = 0; attempt < 2 * hosts.size(); ++attempt) {
-      const HostSharedPtr& h = weighted_ ? PickWeighted() : hosts[next_++ % hosts.size()];
+      const HostSharedPtr& h = current_ != nullptr ? PickWeighted() : hosts[next_++ % hosts.size()];
       if (!skip.Skip(*h, hosts.size())) return h;
     }
     return hosts[next_++ % hosts.size()];
@@ -66,9 +67,8 @@ class RoundRobin : public LoadBalancer {
   }
 
   HostSetSharedPtr hosts_;
-  bool weighted_ = false;
   size_t next_ = 0;
-  std::vector<int64_t> current_;
+  std::unique_ptr<int64_t[]> current_;  // smooth weighting's state; null when weights are equal
 };
 
 class Random : public LoadBalancer {
@@ -87,7 +87,7 @@ class Random : public LoadBalancer {
 
  private:
   HostSetSharedPtr hosts_;
-  std::mt19937_64 rng_;
+  LbRandom rng_;
 };
 
 // Power of `choices` random choices, picking the host with fewer active requests.
@@ -115,7 +115,7 @@ class LeastRequest : public LoadBalancer {
  private:
   HostSetSharedPtr hosts_;
   uint32_t choices_;
-  std::mt19937_64 rng_;
+  LbRandom rng_;
 };
 
 // ORIGINAL_DST with CLUSTER_PROVIDED: the host is the address the downstream connection was

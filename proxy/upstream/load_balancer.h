@@ -37,6 +37,23 @@ class Skipper {
   bool filter_ejected_ = false;
 };
 
+// A balancer's random source: SplitMix64, 8 bytes of state where std::mt19937_64 holds 2.5 KiB
+// (there is one balancer per worker per cluster: 5 KiB a cluster with two workers). Plenty for
+// picking hosts.
+class LbRandom {
+ public:
+  explicit LbRandom(uint64_t seed) : state_(seed) {}
+  uint64_t operator()() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+
+ private:
+  uint64_t state_;
+};
+
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;

@@ -45,7 +45,7 @@ OutlierDetector::OutlierDetector(const config::OutlierDetection& config,
 
 bool OutlierDetector::ReportStatus(Host& host, int status, const HostSet& hosts, int64_t now_ms,
                                    uint64_t random) {
-  HostOutlierState& s = host.outlier;
+  HostOutlierState& s = host.outlier();
   if (config_.split_external_local_origin_errors) {
     // A response means the connection worked: a local-origin success.
     s.local_success.fetch_add(1, std::memory_order_relaxed);
@@ -82,7 +82,7 @@ bool OutlierDetector::ReportStatus(Host& host, int status, const HostSet& hosts,
 
 bool OutlierDetector::ReportLocalFailure(Host& host, const HostSet& hosts, int64_t now_ms,
                                          uint64_t random) {
-  HostOutlierState& s = host.outlier;
+  HostOutlierState& s = host.outlier();
   if (!config_.split_external_local_origin_errors) {
     // Not split: a local-origin failure counts as a 503 from the upstream (Envoy's mapping).
     return ReportStatus(host, 503, hosts, now_ms, random);
@@ -146,7 +146,7 @@ bool OutlierDetector::Eject(Host& host, EjectionType type, size_t host_count, in
   }
   const uint32_t enforcing = Enforcing(type);
   if (enforcing == 0 || random % 100 >= enforcing) return false;
-  HostOutlierState& s = host.outlier;
+  HostOutlierState& s = host.outlier();
   s.ejected.store(true, std::memory_order_relaxed);
   s.last_ejection_ms.store(now_ms, std::memory_order_relaxed);
   // The multiplier grows by one per ejection, until base x multiplier passes max_ejection_time.
@@ -163,7 +163,7 @@ bool OutlierDetector::Eject(Host& host, EjectionType type, size_t host_count, in
 }
 
 void OutlierDetector::Uneject(Host& host, int64_t now_ms) {
-  HostOutlierState& s = host.outlier;
+  HostOutlierState& s = host.outlier();
   s.ejected.store(false, std::memory_order_relaxed);
   // Counts start afresh, so a count left near its threshold does not re-eject at once.
   s.consecutive_5xx.store(0, std::memory_order_relaxed);
@@ -189,7 +189,7 @@ void OutlierDetector::RunInterval(const HostSet& hosts, int64_t now_ms,
   uint32_t active = 0;
   for (size_t i = 0; i < hosts.hosts.size(); ++i) {
     Host& host = *hosts.hosts[i];
-    HostOutlierState& s = host.outlier;
+    HostOutlierState& s = host.outlier();
     if (IsEjected(host)) {
       const int64_t backoff = s.backoff.load(std::memory_order_relaxed);
       if (now_ms - s.last_ejection_ms.load(std::memory_order_relaxed) >=
@@ -220,7 +220,7 @@ void OutlierDetector::RunInterval(const HostSet& hosts, int64_t now_ms,
   // A host healthy for at least an interval since its last un-ejection: the multiplier decays.
   const int64_t interval = config_.interval.count();
   for (const auto& h : hosts.hosts) {
-    HostOutlierState& s = h->outlier;
+    HostOutlierState& s = h->outlier();
     const int64_t unejected = s.last_unejection_ms.load(std::memory_order_relaxed);
     const uint32_t backoff = s.backoff.load(std::memory_order_relaxed);
     if (!IsEjected(*h) && unejected >= 0 && now_ms - unejected >= interval && backoff > 0) {
@@ -255,7 +255,7 @@ void OutlierDetector::ProcessSuccessRates(bool local_origin, const HostSet& host
     if (total == 0) continue;
     const double rate = success * 100.0 / total;
     if (total >= std::min(sr_volume, fp_volume)) {
-      HostOutlierState& s = hosts.hosts[i]->outlier;
+      HostOutlierState& s = hosts.hosts[i]->outlier();
       (local_origin ? s.local_success_rate : s.success_rate).store(rate, std::memory_order_relaxed);
     }
     if (total >= sr_volume) {

@@ -59,7 +59,7 @@ class OutlierDetector {
   bool ReportLocalFailure(Host& host, const HostSet& hosts, int64_t now_ms, uint64_t random);
 
   bool IsEjected(const Host& host) const {
-    return host.outlier.ejected.load(std::memory_order_relaxed);
+    return host.outlier_state().ejected.load(std::memory_order_relaxed);
   }
   // False when no host is ejected: lets the load balancer skip every check.
   bool AnyEjected() const { return active_.load(std::memory_order_relaxed) > 0; }

@@ -133,12 +133,12 @@ void AdsClient::Connect() {
                grpc::ClientBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* r) {
           StartDeltaRpc(ctx, r);
         },
-        [this, alive, generation](DeltaDiscoveryResponse r) {
+        [this, alive, generation](DeltaStream::Message r) {
           const auto received = std::chrono::steady_clock::now();
-          main_.Post([this, alive, generation, received, r = std::move(r)]() mutable {
+          main_.Post([this, alive, generation, received, r = std::move(r)] {
             if (auto a = alive.lock(); a == nullptr || !*a) return;
             received_at_ = received;
-            OnDeltaResponse(generation, std::move(r));
+            OnDeltaResponse(generation, *r);
           });
         },
         on_close);
@@ -149,12 +149,12 @@ void AdsClient::Connect() {
                grpc::ClientBidiReactor<DiscoveryRequest, DiscoveryResponse>* r) {
           StartSotwRpc(ctx, r);
         },
-        [this, alive, generation](DiscoveryResponse r) {
+        [this, alive, generation](SotwStream::Message r) {
           const auto received = std::chrono::steady_clock::now();
-          main_.Post([this, alive, generation, received, r = std::move(r)]() mutable {
+          main_.Post([this, alive, generation, received, r = std::move(r)] {
             if (auto a = alive.lock(); a == nullptr || !*a) return;
             received_at_ = received;
-            OnSotwResponse(generation, std::move(r));
+            OnSotwResponse(generation, *r);
           });
         },
         on_close);
@@ -357,7 +357,7 @@ absl::Status AdsClient::Apply(TypeState& ts, std::vector<Resource> updated,
   return s;
 }
 
-void AdsClient::OnSotwResponse(uint64_t generation, DiscoveryResponse r) {
+void AdsClient::OnSotwResponse(uint64_t generation, const DiscoveryResponse& r) {
   if (generation != generation_ || sotw_ == nullptr) return;
   if (!established_) sink_.OnConnectedState(true);
   established_ = true;
@@ -412,7 +412,7 @@ void AdsClient::OnSotwResponse(uint64_t generation, DiscoveryResponse r) {
   FlushDeferredInterest();
 }
 
-void AdsClient::OnDeltaResponse(uint64_t generation, DeltaDiscoveryResponse r) {
+void AdsClient::OnDeltaResponse(uint64_t generation, const DeltaDiscoveryResponse& r) {
   if (generation != generation_ || delta_ == nullptr) return;
   if (!established_) sink_.OnConnectedState(true);
   established_ = true;

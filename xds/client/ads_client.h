@@ -103,9 +103,10 @@ class AdsClient {
   bool Handles(const TypeState& ts) const;
   void SendSubscription(TypeState& ts);
   void SendSotw(TypeState& ts, const absl::Status& nack);
-  void OnSotwResponse(uint64_t generation, envoy::service::discovery::v3::DiscoveryResponse r);
+  void OnSotwResponse(uint64_t generation,
+                      const envoy::service::discovery::v3::DiscoveryResponse& r);
   void OnDeltaResponse(uint64_t generation,
-                       envoy::service::discovery::v3::DeltaDiscoveryResponse r);
+                       const envoy::service::discovery::v3::DeltaDiscoveryResponse& r);
   absl::Status Apply(TypeState& ts, std::vector<Resource> updated, std::vector<std::string> removed,
                      const std::string& version);
   void FlushDeferredInterest();

@@ -3,6 +3,7 @@
 // never touch proxy state. Send() may be called from any thread; writes are queued in order.
 #pragma once
 
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
@@ -15,7 +16,13 @@ namespace pilotfish::xds {
 template <typename Request, typename Response>
 class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
  public:
-  using OnMessage = std::function<void(Response)>;
+  // A received message lives in its own protobuf arena, which the pointer keeps alive. It is parsed
+  // on a gRPC thread: in an arena, its thousands of small allocations (a resource, a string each)
+  // become a few large blocks freed together wherever the message is dropped, rather than
+  // fragmenting that thread's malloc arena (~0.5 MiB left resident per gRPC thread after a
+  // 1,000-cluster push, which malloc_trim cannot return).
+  using Message = std::shared_ptr<const Response>;
+  using OnMessage = std::function<void(Message)>;
   using OnClose = std::function<void(grpc::Status)>;
   // Starts the RPC on `context` with `reactor` (e.g. stub->async()->DeltaAggregatedResources).
   using StartRpc =
@@ -27,7 +34,7 @@ class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
     std::shared_ptr<GrpcStream> stream(new GrpcStream(std::move(on_message), std::move(on_close)));
     stream->self_ = stream;  // released in OnDone
     start(&stream->context_, stream.get());
-    stream->StartRead(&stream->response_);
+    stream->StartNextRead();
     stream->StartCall();
     return stream;
   }
@@ -56,10 +63,9 @@ class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;  // the stream is ending; OnDone follows
-    on_message_(std::move(response_));
-    response_ = Response();
-    this->StartRead(&response_);
+    if (!ok) return;                                     // the stream is ending; OnDone follows
+    on_message_(Message(std::move(arena_), response_));  // shares the arena's ownership
+    StartNextRead();
   }
 
   void OnDone(const grpc::Status& status) override {
@@ -75,8 +81,18 @@ class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
   GrpcStream(OnMessage on_message, OnClose on_close)
       : on_message_(std::move(on_message)), on_close_(std::move(on_close)) {}
 
+  void StartNextRead() {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 4 * 1024;
+    options.max_block_size = 64 * 1024;
+    arena_ = std::make_shared<google::protobuf::Arena>(options);
+    response_ = google::protobuf::Arena::CreateMessage<Response>(arena_.get());
+    this->StartRead(response_);
+  }
+
   grpc::ClientContext context_;
-  Response response_;
+  std::shared_ptr<google::protobuf::Arena> arena_;  // owns response_
+  Response* response_ = nullptr;                    // being read into
   OnMessage on_message_;
   OnClose on_close_;
   std::mutex mu_;

@@ -178,7 +178,7 @@ absl::Status TranslateCircuitBreakers(const envoy::config::cluster::v3::CircuitB
         break;
       case envoy::config::core::v3::HIGH:
         seen = &seen_high;
-        target = &out->circuit_breakers_high;
+        target = &out->circuit_breakers_high.Mutable();
         break;
       default:
         return InvalidAt(FieldPath(p, "priority"), "unknown priority");

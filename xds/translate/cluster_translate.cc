@@ -256,7 +256,7 @@ absl::StatusOr<config::Cluster> TranslateCluster(const Cluster& cluster, const s
   config::Cluster out;
   if (cluster.name().empty()) return InvalidAt(FieldPath(path, "name"), "must not be empty");
   out.name = cluster.name();
-  out.alt_stat_name = cluster.alt_stat_name();
+  if (!cluster.alt_stat_name().empty()) out.alt_stat_name = cluster.alt_stat_name();
   XDS_RETURN_IF_ERROR(TranslateDiscoveryType(cluster, path, &out));
   if (cluster.health_checks_size() > 0) {
     return InvalidAt(FieldPath(path, "health_checks"),

@@ -356,16 +356,18 @@ absl::StatusOr<config::RouteAction> TranslateRouteAction(const RouteAction& acti
     default:
       return InvalidAt(path, "one of cluster, cluster_header or weighted_clusters is required");
   }
-  out.prefix_rewrite = action.prefix_rewrite();
+  if (!action.prefix_rewrite().empty()) out.prefix_rewrite = action.prefix_rewrite();
   if (action.has_regex_rewrite()) {
-    if (!out.prefix_rewrite.empty()) {
+    if (!out.prefix_rewrite->empty()) {
       return InvalidAt(path, "prefix_rewrite and regex_rewrite are mutually exclusive");
     }
     XDS_ASSIGN_OR_RETURN(
         out.regex_rewrite,
         TranslateRegexRewrite(action.regex_rewrite(), FieldPath(path, "regex_rewrite")));
   }
-  out.host_rewrite_literal = action.host_rewrite_literal();
+  if (!action.host_rewrite_literal().empty()) {
+    out.host_rewrite_literal = action.host_rewrite_literal();
+  }
   out.auto_host_rewrite = action.has_auto_host_rewrite() && action.auto_host_rewrite().value();
   if (action.has_timeout()) {
     XDS_ASSIGN_OR_RETURN(out.timeout, ToMillis(action.timeout(), FieldPath(path, "timeout")));
@@ -378,14 +380,15 @@ absl::StatusOr<config::RouteAction> TranslateRouteAction(const RouteAction& acti
     XDS_ASSIGN_OR_RETURN(out.retry_policy, TranslateRetryPolicy(action.retry_policy(),
                                                                 FieldPath(path, "retry_policy")));
   }
-  XDS_ASSIGN_OR_RETURN(out.request_mirror_policies,
+  XDS_ASSIGN_OR_RETURN(std::vector<config::RequestMirrorPolicy> mirrors,
                        TranslateMirrorPolicies(action.request_mirror_policies(),
                                                FieldPath(path, "request_mirror_policies")));
+  if (!mirrors.empty()) out.request_mirror_policies = std::move(mirrors);
   for (int i = 0; i < action.hash_policy_size(); ++i) {
     XDS_ASSIGN_OR_RETURN(
         std::optional<config::HashPolicy> hash,
         TranslateHashPolicy(action.hash_policy(i), IndexPath(path, "hash_policy", i)));
-    if (hash.has_value()) out.hash_policy.push_back(std::move(*hash));
+    if (hash.has_value()) out.hash_policy.Mutable().push_back(std::move(*hash));
   }
   XDS_RETURN_IF_ERROR(TranslateRouteUpgrades(action.upgrade_configs(), path, &out));
   XDS_RETURN_IF_ERROR(CheckGrpcTimeouts(action, path, warnings));

@@ -99,7 +99,7 @@ absl::StatusOr<config::RouteMatch> TranslateRouteMatch(const RouteMatch& match,
     XDS_ASSIGN_OR_RETURN(config::QueryParameterMatcher m,
                          TranslateQueryParameterMatcher(match.query_parameters(i),
                                                         IndexPath(path, "query_parameters", i)));
-    out.query_parameters.push_back(std::move(m));
+    out.query_parameters.Mutable().push_back(std::move(m));
   }
   if (match.has_grpc()) {
     XDS_RETURN_IF_ERROR(CheckFields(match.grpc(), FieldPath(path, "grpc"), {.handled = {}}));
@@ -135,7 +135,7 @@ absl::StatusOr<config::Route> TranslateRoute(const envoy::config::route::v3::Rou
       out.kind = config::Route::Kind::kRoute;
       XDS_ASSIGN_OR_RETURN(out.route,
                            TranslateRouteAction(route.route(), FieldPath(path, "route"), warnings));
-      if (out.route.request_mirror_policies.empty() && context.inherited_mirrors != nullptr) {
+      if (out.route.request_mirror_policies->empty() && context.inherited_mirrors != nullptr) {
         out.route.request_mirror_policies = *context.inherited_mirrors;
       }
       break;
@@ -157,7 +157,12 @@ absl::StatusOr<config::Route> TranslateRoute(const envoy::config::route::v3::Rou
     default:
       return InvalidAt(path, "one of route, redirect or direct_response is required");
   }
-  XDS_RETURN_IF_ERROR(TranslateHeaderMutations(route, path, &out.headers));
+  config::HeaderMutations headers;
+  XDS_RETURN_IF_ERROR(TranslateHeaderMutations(route, path, &headers));
+  if (!headers.request_headers_to_add.empty() || !headers.request_headers_to_remove.empty() ||
+      !headers.response_headers_to_add.empty() || !headers.response_headers_to_remove.empty()) {
+    out.headers = std::move(headers);
+  }
   XDS_ASSIGN_OR_RETURN(out.typed_per_filter_config,
                        TranslatePerFilterConfig(route.typed_per_filter_config(), path));
   return out;

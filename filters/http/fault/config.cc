@@ -111,8 +111,8 @@ bool FaultConfig::Matches(const http::RequestHeaders& request,
     const config::RouteAction& action = route->config().route;
     if (!action.cluster.empty()) {
       if (action.cluster != upstream_cluster) return false;
-    } else if (!action.cluster_header.empty()) {
-      const std::string* value = request.GetAny(action.cluster_header);
+    } else if (!action.cluster_header->empty()) {
+      const std::string* value = request.GetAny(*action.cluster_header);
       if (value == nullptr || *value != upstream_cluster) return false;
     } else {
       return false;

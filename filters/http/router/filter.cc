@@ -129,8 +129,8 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   const config::Route& rc = route->config();
   if (rc.kind == config::Route::Kind::kDirectResponse) {
     if (stats != nullptr) stats->Inc(stats->rq_direct_response);
-    callbacks_->SendLocalReply(static_cast<int>(rc.direct_response.status),
-                               rc.direct_response.body.value_or(""), http::kNoFlags,
+    callbacks_->SendLocalReply(static_cast<int>(rc.direct_response->status),
+                               rc.direct_response->body.value_or(""), http::kNoFlags,
                                "direct_response");
     return http::FilterHeadersStatus::kStopIteration;
   }
@@ -204,10 +204,10 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   }
 
   // Rewrites.
-  if (!rc.route.prefix_rewrite.empty() && rc.match.kind != config::PathMatchKind::kSafeRegex) {
+  if (!rc.route.prefix_rewrite->empty() && rc.match.kind != config::PathMatchKind::kSafeRegex) {
     if (envoy_headers) headers.headers.Set("x-envoy-original-path", headers.path);
     size_t n = std::min(headers.path.size(), rc.match.value.size());
-    headers.path = rc.route.prefix_rewrite + headers.path.substr(n);
+    headers.path = *rc.route.prefix_rewrite + headers.path.substr(n);
   } else if (route->regex_rewrite() != nullptr) {
     if (envoy_headers) headers.headers.Set("x-envoy-original-path", headers.path);
     std::string path = headers.path, query;
@@ -218,10 +218,10 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
     RE2::GlobalReplace(&path, *route->regex_rewrite(), rc.route.regex_rewrite->second);
     headers.path = path + query;
   }
-  if (!rc.route.host_rewrite_literal.empty()) headers.authority = rc.route.host_rewrite_literal;
-  auto_host_rewrite_ = rc.route.auto_host_rewrite && rc.route.host_rewrite_literal.empty();
+  if (!rc.route.host_rewrite_literal->empty()) headers.authority = *rc.route.host_rewrite_literal;
+  auto_host_rewrite_ = rc.route.auto_host_rewrite && rc.route.host_rewrite_literal->empty();
   ApplyRequestMutations(headers);
-  for (const config::RequestMirrorPolicy& m : rc.route.request_mirror_policies) {
+  for (const config::RequestMirrorPolicy& m : *rc.route.request_mirror_policies) {
     if (worker.Random() % 1000000 >= m.per_million) continue;
     if (!m.cluster.empty()) {
       mirror_clusters_.push_back(m.cluster);

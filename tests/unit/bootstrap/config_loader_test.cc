@@ -425,7 +425,7 @@ void ExpectIstioBootstrapTranslates(const envoy::config::bootstrap::v3::Bootstra
   EXPECT_EQ(xds.name, "xds-grpc");
   EXPECT_EQ(xds.endpoints[0].address.pipe_path, "./etc/istio/proxy/XDS");
   EXPECT_EQ(xds.circuit_breakers.max_connections, 100000u);
-  EXPECT_EQ(xds.circuit_breakers_high.max_requests, 100000u);
+  EXPECT_EQ(xds.circuit_breakers_high->max_requests, 100000u);
   EXPECT_EQ(xds.max_requests_per_connection, 1u);
   EXPECT_TRUE(xds.http2);
   EXPECT_EQ(b->clusters[0].connect_timeout.count(), 250);

@@ -68,8 +68,8 @@ TEST(ClusterStatsTest, DerivedGaugesAreComputedWhenRead) {
   c.circuit_breakers.max_pending_requests = 1;
   c.circuit_breakers.track_remaining = true;
   c.outlier_detection = config::OutlierDetection{};
-  c.outlier_detection->consecutive_5xx = 1;
-  c.outlier_detection->max_ejection_percent = 100;
+  c.outlier_detection.Mutable().consecutive_5xx = 1;
+  c.outlier_detection.Mutable().max_ejection_percent = 100;
   auto info = std::make_unique<ClusterInfo>(c, &store);
   info->resources().connections = 2;
   info->resources().requests = 3;

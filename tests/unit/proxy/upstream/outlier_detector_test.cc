@@ -154,21 +154,21 @@ TEST(OutlierDetectorTest, EjectionTimeDoublesIsCappedAndTheMultiplierDecaysAtInt
     }
   };
   Fail5xx(d, h, *hosts, 5, 0);
-  EXPECT_EQ(h.outlier.backoff.load(), 1u);
+  EXPECT_EQ(h.outlier().backoff.load(), 1u);
   EXPECT_EQ(returns_at(500), 1000) << "1st ejection: base";
   Fail5xx(d, h, *hosts, 5, 1000);
-  EXPECT_EQ(h.outlier.backoff.load(), 2u);
+  EXPECT_EQ(h.outlier().backoff.load(), 2u);
   EXPECT_EQ(returns_at(1500), 3000) << "2nd ejection right after: 2 x base";
   Fail5xx(d, h, *hosts, 5, 3000);
   EXPECT_EQ(returns_at(3500), 5500) << "3 x base, capped at max_ejection_time";
   // Healthy: one decrement per interval once an interval has passed since the un-ejection.
-  const uint32_t before = h.outlier.backoff.load();
+  const uint32_t before = h.outlier().backoff.load();
   d.RunInterval(*hosts, 6000, Zero);
-  EXPECT_EQ(h.outlier.backoff.load(), before) << "un-ejected only 500 ms ago";
+  EXPECT_EQ(h.outlier().backoff.load(), before) << "un-ejected only 500 ms ago";
   d.RunInterval(*hosts, 6500, Zero);
-  EXPECT_EQ(h.outlier.backoff.load(), before - 1);
+  EXPECT_EQ(h.outlier().backoff.load(), before - 1);
   for (int64_t t = 7500; t <= 12500; t += 1000) d.RunInterval(*hosts, t, Zero);
-  EXPECT_EQ(h.outlier.backoff.load(), 0u);
+  EXPECT_EQ(h.outlier().backoff.load(), 0u);
   Fail5xx(d, h, *hosts, 5, 13000);
   EXPECT_EQ(returns_at(13500), 14000) << "decayed back to base";
 }
@@ -186,8 +186,8 @@ TEST(OutlierDetectorTest, SuccessRateEjectsBelowMeanMinusFactorTimesStdev) {
   d.RunInterval(*hosts, 10000, Zero);
   EXPECT_DOUBLE_EQ(d.success_rate_nums(false).average, 90);
   EXPECT_DOUBLE_EQ(d.success_rate_nums(false).ejection_threshold, 52);
-  EXPECT_DOUBLE_EQ(hosts->hosts[0]->outlier.success_rate.load(), 50);
-  EXPECT_DOUBLE_EQ(hosts->hosts[1]->outlier.success_rate.load(), 100);
+  EXPECT_DOUBLE_EQ(hosts->hosts[0]->outlier().success_rate.load(), 50);
+  EXPECT_DOUBLE_EQ(hosts->hosts[1]->outlier().success_rate.load(), 100);
   EXPECT_TRUE(d.IsEjected(*hosts->hosts[0]));
   for (int i = 1; i < 5; ++i) EXPECT_FALSE(d.IsEjected(*hosts->hosts[i]));
   EXPECT_EQ(stats.Counter("ejections_detected_success_rate"), 1u);
@@ -197,13 +197,13 @@ TEST(OutlierDetectorTest, SuccessRateEjectsBelowMeanMinusFactorTimesStdev) {
   // The counts were taken: an interval without traffic computes nothing.
   d.RunInterval(*hosts, 20000, Zero);
   EXPECT_DOUBLE_EQ(d.success_rate_nums(false).average, -1);
-  EXPECT_DOUBLE_EQ(hosts->hosts[1]->outlier.success_rate.load(), -1);
+  EXPECT_DOUBLE_EQ(hosts->hosts[1]->outlier().success_rate.load(), -1);
 }
 
 TEST(OutlierDetectorTest, SuccessRateFactorVolumeAndMinimumHosts) {
   auto hosts = Hosts(5);
   auto run = [&](const config::OutlierDetection& c, int volume, int failures) {
-    for (auto& h : hosts->hosts) h->outlier.ejected = false;  // a fresh start for each case
+    for (auto& h : hosts->hosts) h->outlier().ejected = false;  // a fresh start for each case
     auto d = std::make_unique<OutlierDetector>(c);
     Traffic(*d, *hosts->hosts[0], *hosts, volume, failures);
     for (int i = 1; i < 5; ++i) Traffic(*d, *hosts->hosts[i], *hosts, volume, 0);
@@ -222,7 +222,7 @@ TEST(OutlierDetectorTest, SuccessRateFactorVolumeAndMinimumHosts) {
   d = run(c, 99, 50);  // below success_rate_request_volume (100): no host qualifies
   EXPECT_DOUBLE_EQ(d->success_rate_nums(false).average, -1);
   EXPECT_FALSE(d->AnyEjected());
-  EXPECT_DOUBLE_EQ(hosts->hosts[0]->outlier.success_rate.load(), 1.0 * 49 / 99 * 100)
+  EXPECT_DOUBLE_EQ(hosts->hosts[0]->outlier().success_rate.load(), 1.0 * 49 / 99 * 100)
       << "still shown: above failure_percentage_request_volume (50)";
 
   c.success_rate_minimum_hosts = 6;  // five hosts qualify
@@ -260,7 +260,7 @@ TEST(OutlierDetectorTest, FailurePercentageIsEnforcedOnlyWhenAskedFor) {
   EXPECT_TRUE(on.IsEjected(*hosts->hosts[0]));
   EXPECT_FALSE(on.IsEjected(*hosts->hosts[1]));
 
-  for (auto& h : hosts->hosts) h->outlier.ejected = false;
+  for (auto& h : hosts->hosts) h->outlier().ejected = false;
   c.failure_percentage_minimum_hosts = 6;
   OutlierDetector few(c);
   Traffic(few, *hosts->hosts[0], *hosts, 50, 45);
@@ -304,7 +304,7 @@ TEST(OutlierDetectorTest, LocalOriginSuccessRateWhenSplit) {
   for (int i = 1; i < 5; ++i) Traffic(d, *hosts->hosts[i], *hosts, 100, 0);
   d.RunInterval(*hosts, 10000, Zero);
   EXPECT_DOUBLE_EQ(d.success_rate_nums(true).average, 90);
-  EXPECT_DOUBLE_EQ(hosts->hosts[0]->outlier.local_success_rate.load(), 50);
+  EXPECT_DOUBLE_EQ(hosts->hosts[0]->outlier().local_success_rate.load(), 50);
   EXPECT_DOUBLE_EQ(d.success_rate_nums(false).average, -1) << "50 responses: too few";
   EXPECT_TRUE(d.IsEjected(*hosts->hosts[0]));
   EXPECT_EQ(stats.Counter("ejections_enforced_local_origin_success_rate"), 1u);

@@ -84,7 +84,7 @@ TEST(ClusterTranslateTest, StrictDnsWithLocalitiesWeightsAndHealth) {
       }
     })txt");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->alt_stat_name, "svc;");
+  EXPECT_EQ(*c->alt_stat_name, "svc;");
   EXPECT_EQ(c->type, config::ClusterType::kStrictDns);
   EXPECT_EQ(c->lb_policy, config::LbPolicy::kLeastRequest);
   EXPECT_EQ(c->connect_timeout.count(), 250);
@@ -202,10 +202,10 @@ TEST(ClusterTranslateTest, CircuitBreakersAndOutlierDetection) {
   ASSERT_TRUE(c->circuit_breakers.retry_budget_percent.has_value());
   EXPECT_EQ(*c->circuit_breakers.retry_budget_percent, 20.0);
   EXPECT_EQ(c->circuit_breakers.retry_budget_min_concurrency, 3u);
-  EXPECT_EQ(c->circuit_breakers_high.max_connections, 100000u);
-  EXPECT_EQ(c->circuit_breakers_high.max_requests, 1024u);
-  EXPECT_EQ(*c->circuit_breakers_high.retry_budget_percent, 35.0);
-  EXPECT_EQ(c->circuit_breakers_high.retry_budget_min_concurrency, 7u);
+  EXPECT_EQ(c->circuit_breakers_high->max_connections, 100000u);
+  EXPECT_EQ(c->circuit_breakers_high->max_requests, 1024u);
+  EXPECT_EQ(*c->circuit_breakers_high->retry_budget_percent, 35.0);
+  EXPECT_EQ(c->circuit_breakers_high->retry_budget_min_concurrency, 7u);
   ASSERT_TRUE(c->outlier_detection.has_value());
   const config::OutlierDetection& od = *c->outlier_detection;
   EXPECT_EQ(od.consecutive_5xx, 3u);

@@ -143,10 +143,10 @@ TEST(RouteTranslateTest, HeaderAndQueryMatchers) {
   EXPECT_TRUE(m.headers[10].present_match);
   EXPECT_EQ(m.headers[11].name, "content-type");  // grpc {}
   EXPECT_EQ(m.headers[11].string_match.kind, config::StringMatchKind::kSafeRegex);
-  ASSERT_EQ(m.query_parameters.size(), 2u);
-  ASSERT_TRUE(m.query_parameters[0].string_match.has_value());
-  EXPECT_EQ(m.query_parameters[0].string_match->kind, config::StringMatchKind::kPrefix);
-  EXPECT_TRUE(m.query_parameters[1].present_match);
+  ASSERT_EQ(m.query_parameters->size(), 2u);
+  ASSERT_TRUE((*m.query_parameters)[0].string_match.has_value());
+  EXPECT_EQ((*m.query_parameters)[0].string_match->kind, config::StringMatchKind::kPrefix);
+  EXPECT_TRUE((*m.query_parameters)[1].present_match);
   ASSERT_TRUE(m.runtime_fraction_per_million.has_value());
   EXPECT_EQ(*m.runtime_fraction_per_million, 250000u);
 }
@@ -220,8 +220,8 @@ TEST(RouteTranslateTest, RouteActionFields) {
   EXPECT_EQ(a.timeout->count(), 2500);
   ASSERT_TRUE(a.idle_timeout.has_value());
   EXPECT_EQ(a.idle_timeout->count(), 0);
-  EXPECT_EQ(a.prefix_rewrite, "/v2");
-  EXPECT_EQ(a.host_rewrite_literal, "upstream.local");
+  EXPECT_EQ(*a.prefix_rewrite, "/v2");
+  EXPECT_EQ(*a.host_rewrite_literal, "upstream.local");
   ASSERT_TRUE(a.retry_policy.has_value());
   const config::RetryPolicy& r = *a.retry_policy;
   EXPECT_EQ(r.retry_on, (std::vector<std::string>{"5xx", "gateway-error", "retriable-status-codes",
@@ -234,21 +234,21 @@ TEST(RouteTranslateTest, RouteActionFields) {
   EXPECT_EQ(r.base_interval.count(), 100);
   EXPECT_EQ(r.max_interval->count(), 1000);
   ASSERT_EQ(r.retriable_headers.size(), 1u);
-  ASSERT_EQ(a.hash_policy.size(), 5u);
-  EXPECT_EQ(a.hash_policy[0].kind, config::HashPolicy::Kind::kHeader);
-  EXPECT_EQ(a.hash_policy[0].name, "x-user");
-  EXPECT_TRUE(a.hash_policy[0].terminal);
-  EXPECT_EQ(a.hash_policy[1].kind, config::HashPolicy::Kind::kCookie);
-  EXPECT_EQ(a.hash_policy[1].cookie_ttl->count(), 10000);
-  EXPECT_EQ(a.hash_policy[1].cookie_path, "/");
-  EXPECT_EQ(a.hash_policy[2].kind, config::HashPolicy::Kind::kSourceIp);
-  EXPECT_EQ(a.hash_policy[3].kind, config::HashPolicy::Kind::kQueryParameter);
-  EXPECT_EQ(a.hash_policy[4].kind, config::HashPolicy::Kind::kFilterState);
-  ASSERT_EQ(a.request_mirror_policies.size(), 2u);
-  EXPECT_EQ(a.request_mirror_policies[0].cluster, "m");
-  EXPECT_EQ(a.request_mirror_policies[0].per_million, 100000u);
-  EXPECT_EQ(a.request_mirror_policies[1].cluster_header, "x-mirror");
-  EXPECT_EQ(a.request_mirror_policies[1].per_million, 1000000u);
+  ASSERT_EQ(a.hash_policy->size(), 5u);
+  EXPECT_EQ((*a.hash_policy)[0].kind, config::HashPolicy::Kind::kHeader);
+  EXPECT_EQ((*a.hash_policy)[0].name, "x-user");
+  EXPECT_TRUE((*a.hash_policy)[0].terminal);
+  EXPECT_EQ((*a.hash_policy)[1].kind, config::HashPolicy::Kind::kCookie);
+  EXPECT_EQ((*a.hash_policy)[1].cookie_ttl->count(), 10000);
+  EXPECT_EQ((*a.hash_policy)[1].cookie_path, "/");
+  EXPECT_EQ((*a.hash_policy)[2].kind, config::HashPolicy::Kind::kSourceIp);
+  EXPECT_EQ((*a.hash_policy)[3].kind, config::HashPolicy::Kind::kQueryParameter);
+  EXPECT_EQ((*a.hash_policy)[4].kind, config::HashPolicy::Kind::kFilterState);
+  ASSERT_EQ(a.request_mirror_policies->size(), 2u);
+  EXPECT_EQ((*a.request_mirror_policies)[0].cluster, "m");
+  EXPECT_EQ((*a.request_mirror_policies)[0].per_million, 100000u);
+  EXPECT_EQ((*a.request_mirror_policies)[1].cluster_header, "x-mirror");
+  EXPECT_EQ((*a.request_mirror_policies)[1].per_million, 1000000u);
   EXPECT_EQ(a.upgrade_types, std::vector<std::string>{"websocket"});
   EXPECT_EQ(a.disabled_upgrade_types, std::vector<std::string>{"connect"});
   ASSERT_EQ(warnings.size(), 1u);
@@ -340,14 +340,14 @@ TEST(RouteTranslateTest, WeightedClustersAndHeaderMutationsAtAllLevels) {
   ASSERT_TRUE(vh.retry_policy.has_value());
   EXPECT_EQ(vh.retry_policy->num_retries, 1u);  // Envoy's default
   const config::Route& route = vh.routes[0];
-  ASSERT_EQ(route.headers.request_headers_to_add.size(), 2u);
-  EXPECT_EQ(route.headers.request_headers_to_add[0].action,
+  ASSERT_EQ(route.headers->request_headers_to_add.size(), 2u);
+  EXPECT_EQ(route.headers->request_headers_to_add[0].action,
             config::HeaderAppendAction::kOverwriteIfExistsOrAdd);  // legacy append: false
-  EXPECT_EQ(route.headers.request_headers_to_add[1].action,
+  EXPECT_EQ(route.headers->request_headers_to_add[1].action,
             config::HeaderAppendAction::kAddIfAbsent);
-  EXPECT_TRUE(route.headers.request_headers_to_add[1].keep_empty_value);
-  EXPECT_EQ(route.headers.response_headers_to_add[0].value, "raw");
-  EXPECT_EQ(route.headers.response_headers_to_add[0].action,
+  EXPECT_TRUE(route.headers->request_headers_to_add[1].keep_empty_value);
+  EXPECT_EQ(route.headers->response_headers_to_add[0].value, "raw");
+  EXPECT_EQ(route.headers->response_headers_to_add[0].action,
             config::HeaderAppendAction::kOverwriteIfExists);
   ASSERT_EQ(route.route.weighted_clusters.size(), 2u);
   EXPECT_EQ(route.route.weighted_clusters[0].name, "v1");
@@ -410,23 +410,23 @@ TEST(RouteTranslateTest, RedirectsAndDirectResponses) {
   ASSERT_TRUE(rc.ok()) << rc.status();
   const auto& routes = rc->virtual_hosts[0].routes;
   EXPECT_EQ(routes[0].kind, config::Route::Kind::kRedirect);
-  EXPECT_EQ(routes[0].redirect.scheme_redirect, "https");
-  EXPECT_EQ(routes[0].redirect.response_code, 301u);
-  EXPECT_EQ(routes[1].redirect.scheme_redirect, "http");
-  EXPECT_EQ(routes[1].redirect.host_redirect, "h");
-  EXPECT_EQ(routes[1].redirect.port_redirect, 8080u);
-  EXPECT_EQ(routes[1].redirect.path_redirect, "/p");
-  EXPECT_EQ(routes[1].redirect.response_code, 302u);
-  EXPECT_TRUE(routes[1].redirect.strip_query);
-  EXPECT_EQ(routes[2].redirect.prefix_rewrite, "/new");
-  EXPECT_EQ(routes[2].redirect.response_code, 303u);
-  EXPECT_EQ(routes[3].redirect.response_code, 307u);
-  EXPECT_EQ(routes[4].redirect.response_code, 308u);
+  EXPECT_EQ(routes[0].redirect->scheme_redirect, "https");
+  EXPECT_EQ(routes[0].redirect->response_code, 301u);
+  EXPECT_EQ(routes[1].redirect->scheme_redirect, "http");
+  EXPECT_EQ(routes[1].redirect->host_redirect, "h");
+  EXPECT_EQ(routes[1].redirect->port_redirect, 8080u);
+  EXPECT_EQ(routes[1].redirect->path_redirect, "/p");
+  EXPECT_EQ(routes[1].redirect->response_code, 302u);
+  EXPECT_TRUE(routes[1].redirect->strip_query);
+  EXPECT_EQ(routes[2].redirect->prefix_rewrite, "/new");
+  EXPECT_EQ(routes[2].redirect->response_code, 303u);
+  EXPECT_EQ(routes[3].redirect->response_code, 307u);
+  EXPECT_EQ(routes[4].redirect->response_code, 308u);
   EXPECT_EQ(routes[5].kind, config::Route::Kind::kDirectResponse);
-  EXPECT_EQ(routes[5].direct_response.status, 200u);
-  EXPECT_EQ(routes[5].direct_response.body, "hi\n");
-  EXPECT_EQ(routes[6].direct_response.body, "b");
-  EXPECT_FALSE(routes[7].direct_response.body.has_value());
+  EXPECT_EQ(routes[5].direct_response->status, 200u);
+  EXPECT_EQ(routes[5].direct_response->body, "hi\n");
+  EXPECT_EQ(routes[6].direct_response->body, "b");
+  EXPECT_FALSE(routes[7].direct_response->body.has_value());
 }
 
 TEST(RouteTranslateTest, MirrorPoliciesInheritFromVirtualHostAndRouteConfig) {
@@ -457,10 +457,12 @@ TEST(RouteTranslateTest, MirrorPoliciesInheritFromVirtualHostAndRouteConfig) {
       }
     })txt");
   ASSERT_TRUE(rc.ok()) << rc.status();
-  EXPECT_EQ(rc->virtual_hosts[0].routes[0].route.request_mirror_policies[0].cluster, "vh-mirror");
-  EXPECT_EQ(rc->virtual_hosts[0].routes[1].route.request_mirror_policies.size(), 1u);
-  EXPECT_EQ(rc->virtual_hosts[0].routes[1].route.request_mirror_policies[0].cluster, "own");
-  EXPECT_EQ(rc->virtual_hosts[1].routes[0].route.request_mirror_policies[0].cluster, "rc-mirror");
+  EXPECT_EQ((*rc->virtual_hosts[0].routes[0].route.request_mirror_policies)[0].cluster,
+            "vh-mirror");
+  EXPECT_EQ(rc->virtual_hosts[0].routes[1].route.request_mirror_policies->size(), 1u);
+  EXPECT_EQ((*rc->virtual_hosts[0].routes[1].route.request_mirror_policies)[0].cluster, "own");
+  EXPECT_EQ((*rc->virtual_hosts[1].routes[0].route.request_mirror_policies)[0].cluster,
+            "rc-mirror");
 }
 
 TEST(RouteTranslateTest, TypedPerFilterConfigKeepsSortedNamesAndPayloads) {
