@@ -22,34 +22,14 @@ Value Millis(http::StreamInfo::MonotonicTime from, http::StreamInfo::MonotonicTi
       std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count()));
 }
 
-// "1.2.3.4" written digit by digit: inet_ntop formats IPv4 with sprintf, and three addresses a
-// line made it the largest cost of Istio's format.
-void AppendIpv4(const sockaddr_in& sin, std::string& out) {
-  const auto* b = reinterpret_cast<const unsigned char*>(&sin.sin_addr.s_addr);
-  char buf[16];
-  char* p = buf;
-  for (int i = 0; i < 4; ++i) {
-    unsigned v = b[i];
-    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-    *p++ = static_cast<char>('0' + v % 10);
-    *p++ = '.';
-  }
-  out.append(buf, p - 1);
-}
-
 Value FromAddress(const net::Address* a, AddressForm form, std::string& scratch) {
   if (a == nullptr) return {};
   if (form == AddressForm::kPortOnly) return Num(a->port());
-  if (a->family() != AF_INET) {
-    scratch = form == AddressForm::kWithPort ? a->ToString() : a->ip();
-    return Str(scratch);
-  }
   scratch.clear();
-  AppendIpv4(*reinterpret_cast<const sockaddr_in*>(a->sockaddr_ptr()), scratch);
   if (form == AddressForm::kWithPort) {
-    scratch.push_back(':');
-    AppendNumber(a->port(), scratch);
+    a->AppendTo(scratch);
+  } else {
+    a->AppendIp(scratch);
   }
   return Str(scratch);
 }

@@ -55,21 +55,53 @@ uint16_t Address::port() const {
   return 0;
 }
 
-std::string Address::ip() const {
-  char buf[INET6_ADDRSTRLEN] = {0};
+void Address::AppendIp(std::string& out) const {
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
-              sizeof(buf));
+    const auto* b = reinterpret_cast<const unsigned char*>(&storage_.v4.sin_addr.s_addr);
+    char buf[16];
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      const unsigned v = b[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      *p++ = '.';
+    }
+    out.append(buf, p - 1);
   } else if (family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
-              sizeof(buf));
+    char buf[INET6_ADDRSTRLEN] = {0};
+    inet_ntop(AF_INET6, &storage_.v6.sin6_addr, buf, sizeof(buf));
+    out.append(buf);
   }
-  return buf;
+}
+
+void Address::AppendTo(std::string& out) const {
+  if (family() == AF_INET6) out.push_back('[');
+  AppendIp(out);
+  if (family() == AF_INET6) out.push_back(']');
+  out.push_back(':');
+  char digits[8];
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  unsigned v = port();
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(p, end);
+}
+
+std::string Address::ip() const {
+  std::string out;
+  AppendIp(out);
+  return out;
 }
 
 std::string Address::ToString() const {
-  if (family() == AF_INET6) return "[" + ip() + "]:" + std::to_string(port());
-  return ip() + ":" + std::to_string(port());
+  std::string out;
+  out.reserve(24);
+  AppendTo(out);
+  return out;
 }
 
 bool Address::IsAnyAddress() const {

@@ -24,6 +24,10 @@ class Address {
   std::string ip() const;
   // "1.2.3.4:80" or "[::1]:80".
   std::string ToString() const;
+  // The same, appended to `out` (IPv4 without inet_ntop, which formats with sprintf: the
+  // router and access logs format addresses on every request).
+  void AppendIp(std::string& out) const;
+  void AppendTo(std::string& out) const;
   bool IsAnyAddress() const;  // 0.0.0.0 or ::
   bool operator==(const Address& other) const;
 
