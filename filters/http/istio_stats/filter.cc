@@ -164,10 +164,22 @@ IstioStats::IstioStats(IstioStatsConfigSharedPtr config) : config_(std::move(con
 
 namespace {
 
-std::string CacheKey(const std::string& prefix, const LabelList& labels) {
-  std::string key = prefix;
-  for (const auto& [k, v] : labels) absl::StrAppend(&key, v, ";");
+// The label set as one string, built in a per-thread buffer: looked up on every request, copied
+// only when the set is new.
+const std::string& CacheKey(const std::string& prefix, const LabelList& labels) {
+  thread_local std::string key;
+  key.assign(prefix);
+  for (const auto& [k, v] : labels) {
+    key.append(v);
+    key.push_back(';');
+  }
   return key;
+}
+
+template <typename Map>
+std::pair<typename Map::iterator, bool> FindOrAdd(Map& map, const std::string& key) {
+  if (auto it = map.find(key); it != map.end()) return {it, false};
+  return map.try_emplace(key);
 }
 
 template <typename Handle, typename Create>
@@ -180,7 +192,7 @@ Handle MaybeStat(const IstioStatsConfig& config, const LabelList& labels, const 
 const TcpHandles& TcpFor(stats::Store* store, const IstioStatsConfig& config,
                          const std::string& prefix, const LabelList& labels) {
   WorkerCache& cache = CacheFor(store);
-  auto [it, inserted] = cache.tcp.try_emplace(CacheKey(prefix, labels));
+  auto [it, inserted] = FindOrAdd(cache.tcp, CacheKey(prefix, labels));
   if (inserted) {
     auto counter = [store](const std::string& n) { return store->CounterFor(n); };
     it->second.opened =
@@ -215,7 +227,7 @@ void IstioStats::OnStreamComplete(const access_log::LogContext& ctx) const {
     return;
   }
   WorkerCache& cache = CacheFor(ctx.stats);
-  auto [it, inserted] = cache.http.try_emplace(CacheKey(cache_prefix_, labels));
+  auto [it, inserted] = FindOrAdd(cache.http, CacheKey(cache_prefix_, labels));
   HttpHandles& h = it->second;
   if (inserted) {
     stats::Store* store = ctx.stats;
