@@ -356,6 +356,7 @@ std::unique_ptr<const RouteIndex> RouteIndex::Create(
     return nullptr;
   }
   auto index = std::unique_ptr<RouteIndex>(new RouteIndex());
+  std::vector<std::pair<std::string_view, uint32_t>> filed;
   for (uint32_t i = 0; i < routes.size(); ++i) {
     const config::RouteMatch& m = routes[i]->config().match;
     // Each literal is a prefix of every :path (query included) the route can match.
@@ -367,15 +368,23 @@ std::unique_ptr<const RouteIndex> RouteIndex::Create(
       index->always_.push_back(i);
       continue;
     }
-    index->by_literal_[m.value].push_back(i);
+    filed.emplace_back(m.value, i);
+    index->literal_lengths_.push_back(static_cast<uint32_t>(m.value.size()));
   }
-  for (const auto& [key, ids] : index->by_literal_) {
-    index->literal_lengths_.push_back(static_cast<uint32_t>(key.size()));
+  std::stable_sort(filed.begin(), filed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  index->keys_.reserve(filed.size());
+  index->ids_.reserve(filed.size());
+  for (const auto& [key, id] : filed) {
+    index->keys_.push_back(key);
+    index->ids_.push_back(id);
   }
+  index->always_.shrink_to_fit();
   std::sort(index->literal_lengths_.begin(), index->literal_lengths_.end());
   index->literal_lengths_.erase(
       std::unique(index->literal_lengths_.begin(), index->literal_lengths_.end()),
       index->literal_lengths_.end());
+  index->literal_lengths_.shrink_to_fit();
   return index;
 }
 
@@ -392,9 +401,9 @@ const CompiledRoute* RouteIndex::Find(const std::vector<std::unique_ptr<Compiled
   const std::string_view full_path = headers.path;
   for (uint32_t len : literal_lengths_) {
     if (len > full_path.size()) break;
-    if (auto it = by_literal_.find(full_path.substr(0, len)); it != by_literal_.end()) {
-      lists.push_back({it->second.data(), it->second.data() + it->second.size()});
-    }
+    const auto [lo, hi] = std::equal_range(keys_.begin(), keys_.end(), full_path.substr(0, len));
+    if (lo != hi)
+      lists.push_back({ids_.data() + (lo - keys_.begin()), ids_.data() + (hi - keys_.begin())});
   }
   // Merge the sorted lists, trying each candidate in route order.
   while (true) {

@@ -36,8 +36,10 @@ ClusterInfo::ClusterInfo(config::Cluster config, stats::Store* store)
       stats_(store, config_.alt_stat_name->empty() ? config_.name : *config_.alt_stat_name,
              config_.circuit_breakers.track_remaining) {
   if (config_.upstream_bind_address) {
-    bind_ = net::Address::FromIpPort(config_.upstream_bind_address->address,
-                                     config_.upstream_bind_address->port);
+    if (auto a = net::Address::FromIpPort(config_.upstream_bind_address->address,
+                                          config_.upstream_bind_address->port)) {
+      bind_ = std::make_unique<const net::Address>(*a);
+    }
   }
   if (config_.outlier_detection) {
     // outlier_detection.* stats exist only for clusters that configure it, as in Envoy.

@@ -115,7 +115,7 @@ class ClusterInfo {
   OutlierDetector* outlier_detector() const { return outlier_.get(); }
   // upstream_bind_config's source address for upstream connections (Istio's 127.0.0.6 for
   // inbound passthrough); nullptr when unset.
-  const net::Address* bind_address() const { return bind_ ? &*bind_ : nullptr; }
+  const net::Address* bind_address() const { return bind_.get(); }
   const ClusterStats& stats() const { return stats_; }
   // membership_total / membership_healthy (main thread, when a new HostSet is published).
   void SetMembership(const HostSet& hosts) const;
@@ -128,7 +128,7 @@ class ClusterInfo {
   mutable ClusterResources resources_;
   ClusterStats stats_;
   std::unique_ptr<OutlierDetector> outlier_;
-  std::optional<net::Address> bind_;
+  std::unique_ptr<const net::Address> bind_;  // rarely set: a pointer, not 28 bytes inline
   uint64_t refresher_ = 0;
 };
 using ClusterInfoSharedPtr = std::shared_ptr<ClusterInfo>;
