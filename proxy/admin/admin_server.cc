@@ -1,10 +1,14 @@
 // AdminServer: accepts on the main loop and answers each request from the handler table.
 #include "proxy/admin/admin_server.h"
 
+#include <malloc.h>
+
 #include "proxy/http1/codec.h"
 #include "proxy/net/connection.h"
 
 namespace pilotfish::admin {
+
+constexpr size_t kTrimAfterBytes = 1 << 20;
 
 class AdminServer::AdminConnection : public net::ConnectionCallbacks,
                                      public http1::ServerCodecCallbacks {
@@ -75,6 +79,7 @@ class AdminServer::AdminConnection : public net::ConnectionCallbacks,
                                  request_ && request_->method == "HEAD", keep_alive, out, &framing);
     if (!(request_ && request_->method == "HEAD")) out += r.body;
     conn_->Write(std::move(out));
+    if (r.body.size() >= kTrimAfterBytes) server_.TrimSoon();
     if (!keep_alive) conn_->Close(net::Connection::CloseType::kFlushWrite);
   }
 
@@ -85,6 +90,13 @@ class AdminServer::AdminConnection : public net::ConnectionCallbacks,
   std::list<std::unique_ptr<AdminConnection>>::iterator pos_;
   bool done_ = false;
 };
+
+void AdminServer::TrimSoon() {
+  if (trim_timer_ == nullptr) {
+    trim_timer_ = std::make_unique<event::Timer>(dispatcher_, [] { malloc_trim(0); });
+  }
+  if (!trim_timer_->Enabled()) trim_timer_->Enable(std::chrono::milliseconds(500));
+}
 
 AdminServer::AdminServer(event::Dispatcher& dispatcher) : dispatcher_(dispatcher) {
   AddHandler("/help", "print out list of admin commands", false, [this](const AdminRequest&) {

@@ -47,12 +47,16 @@ class AdminServer {
     AdminHandler handler;
   };
   static void OnConnection(uv_stream_t* server, int status);
+  // After a large response (/stats/prometheus of a big mesh, /config_dump): once it has been
+  // written, hand the memory that built it back to the system (malloc keeps freed chunks).
+  void TrimSoon();
 
   event::Dispatcher& dispatcher_;
   uv_tcp_t* tcp_ = nullptr;
   net::Address bound_;
   std::map<std::string, Entry> handlers_;
   std::list<std::unique_ptr<AdminConnection>> connections_;
+  event::TimerPtr trim_timer_;
 };
 
 }  // namespace pilotfish::admin
