@@ -23,17 +23,24 @@ struct TcpHandles {
 // a cleared cache only costs lookups under the store's lock until it refills.
 constexpr size_t kMaxCachedLabelSets = 20000;
 
+// Two levels: by label set (the stat identity), and in front of it by the few stream facts the
+// labels are computed from (InputKey), so a request in a known situation builds no labels.
 struct WorkerCache {
   stats::Store* store = nullptr;
   absl::flat_hash_map<std::string, HttpHandles> http;
   absl::flat_hash_map<std::string, TcpHandles> tcp;
+  absl::flat_hash_map<std::string, HttpHandles> http_by_input;
+  absl::flat_hash_map<std::string, TcpHandles> tcp_by_input;
 };
 
 WorkerCache& CacheFor(stats::Store* store) {
   thread_local WorkerCache cache;
-  if (cache.store != store || cache.http.size() + cache.tcp.size() > kMaxCachedLabelSets) {
+  if (cache.store != store || cache.http.size() + cache.tcp.size() > kMaxCachedLabelSets ||
+      cache.http_by_input.size() + cache.tcp_by_input.size() > kMaxCachedLabelSets) {
     cache.http.clear();
     cache.tcp.clear();
+    cache.http_by_input.clear();
+    cache.tcp_by_input.clear();
     cache.store = store;
   }
   return cache;
@@ -69,6 +76,44 @@ std::string_view StripPort(std::string_view host) {
   }
   const size_t colon = host.rfind(':');
   return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+bool IsGrpc(const access_log::LogContext& ctx) {
+  const std::string* ct =
+      ctx.request_headers != nullptr ? ctx.request_headers->headers.Get("content-type") : nullptr;
+  return ct != nullptr && ct->rfind("application/grpc", 0) == 0;
+}
+
+// Everything BuildLabels reads that differs between streams under one filter config (the config
+// itself is named by `prefix` and its two switches; the local identity is the process's). Equal
+// keys give equal labels. Built in a per-thread buffer.
+const std::string& InputKey(const IstioStatsConfig& config, const std::string& prefix,
+                            const access_log::LogContext& ctx, bool tcp) {
+  thread_local std::string key;
+  key.assign(prefix);
+  key.push_back(config.reporter == IstioStatsConfig::Reporter::kServerGateway ? 'g' : 's');
+  key.push_back(config.disable_host_header_fallback ? 'n' : 'f');
+  key.push_back(static_cast<char>('0' + static_cast<int>(ctx.direction)));
+  key.push_back(tcp ? 't' : 'h');
+  key.append(ctx.info.upstream_cluster);
+  key.push_back('\0');
+  if (ClusterServiceHost(ctx.info.upstream_cluster).empty() &&
+      !config.disable_host_header_fallback && ctx.request_headers != nullptr) {
+    key.append(StripPort(ctx.request_headers->authority));
+  }
+  key.push_back('\0');
+  if (!tcp) {
+    const bool grpc = IsGrpc(ctx);
+    key.push_back(grpc ? 'g' : 'p');
+    key.append(std::to_string(ctx.info.response_code));
+    key.push_back('\0');
+    if (grpc && ctx.response_headers != nullptr) {
+      if (const std::string* gs = ctx.response_headers->headers.Get("grpc-status")) key.append(*gs);
+    }
+    key.push_back('\0');
+  }
+  key.append(std::to_string(ctx.info.response_flags));
+  return key;
 }
 
 void AddPeer(LabelList* labels, bool source, const PeerIdentity& p) {
@@ -124,9 +169,7 @@ LabelList BuildLabels(const IstioStatsConfig& config, const access_log::LogConte
   if (tcp) {
     labels.emplace_back("request_protocol", "tcp");
   } else {
-    const std::string* ct =
-        ctx.request_headers != nullptr ? ctx.request_headers->headers.Get("content-type") : nullptr;
-    const bool grpc = ct != nullptr && ct->rfind("application/grpc", 0) == 0;
+    const bool grpc = IsGrpc(ctx);
     labels.emplace_back("request_protocol", grpc ? "grpc" : "http");
     labels.emplace_back("response_code", absl::StrCat(ctx.info.response_code));
     const std::string* gs = grpc && ctx.response_headers != nullptr
@@ -190,8 +233,11 @@ Handle MaybeStat(const IstioStatsConfig& config, const LabelList& labels, const 
 }
 
 const TcpHandles& TcpFor(stats::Store* store, const IstioStatsConfig& config,
-                         const std::string& prefix, const LabelList& labels) {
+                         const std::string& prefix, const access_log::LogContext& ctx) {
   WorkerCache& cache = CacheFor(store);
+  auto [in, added] = FindOrAdd(cache.tcp_by_input, InputKey(config, prefix, ctx, /*tcp=*/true));
+  if (!added) return in->second;
+  const LabelList labels = BuildLabels(config, ctx, /*tcp=*/true);
   auto [it, inserted] = FindOrAdd(cache.tcp, CacheKey(prefix, labels));
   if (inserted) {
     auto counter = [store](const std::string& n) { return store->CounterFor(n); };
@@ -203,42 +249,48 @@ const TcpHandles& TcpFor(stats::Store* store, const IstioStatsConfig& config,
     it->second.received =
         MaybeStat<stats::Counter>(config, labels, "tcp_received_bytes_total", counter);
   }
-  return it->second;
+  in->second = it->second;
+  return in->second;
 }
 
 }  // namespace
 
 void IstioStats::OnConnectionOpen(const access_log::LogContext& ctx) const {
   if (ctx.stats == nullptr) return;
-  const LabelList labels = BuildLabels(*config_, ctx, /*tcp=*/true);
-  const TcpHandles& h = TcpFor(ctx.stats, *config_, cache_prefix_, labels);
+  const TcpHandles& h = TcpFor(ctx.stats, *config_, cache_prefix_, ctx);
   ctx.stats->Inc(h.opened);
 }
 
 void IstioStats::OnStreamComplete(const access_log::LogContext& ctx) const {
   if (ctx.stats == nullptr) return;
   const bool tcp = ctx.protocol == nullptr;
-  const LabelList labels = BuildLabels(*config_, ctx, tcp);
   if (tcp) {
-    const TcpHandles& h = TcpFor(ctx.stats, *config_, cache_prefix_, labels);
+    const TcpHandles& h = TcpFor(ctx.stats, *config_, cache_prefix_, ctx);
     ctx.stats->Inc(h.closed);
     if (ctx.info.bytes_sent != 0) ctx.stats->Inc(h.sent, ctx.info.bytes_sent);
     if (ctx.info.bytes_received != 0) ctx.stats->Inc(h.received, ctx.info.bytes_received);
     return;
   }
   WorkerCache& cache = CacheFor(ctx.stats);
-  auto [it, inserted] = FindOrAdd(cache.http, CacheKey(cache_prefix_, labels));
-  HttpHandles& h = it->second;
-  if (inserted) {
-    stats::Store* store = ctx.stats;
-    auto counter = [store](const std::string& n) { return store->CounterFor(n); };
-    auto histogram = [store](const std::string& n) { return store->HistogramFor(n); };
-    h.requests = MaybeStat<stats::Counter>(*config_, labels, "requests_total", counter);
-    h.duration =
-        MaybeStat<stats::Histogram>(*config_, labels, "request_duration_milliseconds", histogram);
-    h.request_bytes = MaybeStat<stats::Histogram>(*config_, labels, "request_bytes", histogram);
-    h.response_bytes = MaybeStat<stats::Histogram>(*config_, labels, "response_bytes", histogram);
+  auto [in, added] = FindOrAdd(cache.http_by_input, InputKey(*config_, cache_prefix_, ctx, false));
+  if (added) {
+    const LabelList labels = BuildLabels(*config_, ctx, /*tcp=*/false);
+    auto [it, inserted] = FindOrAdd(cache.http, CacheKey(cache_prefix_, labels));
+    if (inserted) {
+      stats::Store* store = ctx.stats;
+      auto counter = [store](const std::string& n) { return store->CounterFor(n); };
+      auto histogram = [store](const std::string& n) { return store->HistogramFor(n); };
+      HttpHandles& nh = it->second;
+      nh.requests = MaybeStat<stats::Counter>(*config_, labels, "requests_total", counter);
+      nh.duration =
+          MaybeStat<stats::Histogram>(*config_, labels, "request_duration_milliseconds", histogram);
+      nh.request_bytes = MaybeStat<stats::Histogram>(*config_, labels, "request_bytes", histogram);
+      nh.response_bytes =
+          MaybeStat<stats::Histogram>(*config_, labels, "response_bytes", histogram);
+    }
+    in->second = it->second;
   }
+  const HttpHandles& h = in->second;
   ctx.stats->Inc(h.requests);
   const auto duration =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.info.end - ctx.info.start_mono);

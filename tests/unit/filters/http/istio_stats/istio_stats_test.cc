@@ -212,5 +212,38 @@ TEST_F(LabelsTest, StatNamesAndCounting) {
   EXPECT_EQ(store.CounterValue(name), 3u);
 }
 
+// The per-worker cache keys streams by what their labels are computed from: every one of those
+// facts must give its own series.
+TEST_F(LabelsTest, EachLabelInputIsItsOwnSeries) {
+  stats::Store store;
+  IstioStats observer(config_);
+  auto count = [&](config::TrafficDirection d) {
+    access_log::LogContext ctx = Ctx(d);
+    ctx.stats = &store;
+    observer.OnStreamComplete(ctx);
+    return store.CounterValue(
+        StatName(*config_, BuildLabels(*config_, ctx, false), "requests_total"));
+  };
+  const auto in = config::TrafficDirection::kInbound;
+  const auto out = config::TrafficDirection::kOutbound;
+  info_.upstream_cluster = "inbound|9080||";
+  EXPECT_EQ(count(in), 1u);
+  EXPECT_EQ(count(in), 2u);
+  headers_.authority = "details.bookinfo:9080";  // inbound: the service is the Host header's
+  EXPECT_EQ(count(in), 1u);
+  EXPECT_EQ(count(out), 1u);  // reporter=source
+  info_.response_code = 200;
+  EXPECT_EQ(count(in), 1u);
+  info_.response_flags = 0;
+  EXPECT_EQ(count(in), 1u);
+  headers_.headers.Set("content-type", "application/grpc");
+  EXPECT_EQ(count(in), 1u);
+  info_.upstream_cluster = "outbound|9080||reviews.bookinfo.svc.cluster.local";
+  EXPECT_EQ(count(out), 1u);
+  headers_.authority = "other:80";  // the cluster names the service: the Host header is unused
+  EXPECT_EQ(count(out), 2u);
+  EXPECT_EQ(count(in), 1u);
+}
+
 }  // namespace
 }  // namespace pilotfish::filters::istio_stats
