@@ -34,6 +34,11 @@ class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
     std::shared_ptr<GrpcStream> stream(new GrpcStream(std::move(on_message), std::move(on_close)));
     stream->self_ = stream;  // released in OnDone
     start(&stream->context_, stream.get());
+    // Send() starts writes from outside gRPC's callbacks. gRPC destroys the call's stream object
+    // before OnDone, so a write started then would run on a dead object ("pure virtual method
+    // called" when a connect fails at once). The hold keeps the call alive until the pending
+    // read fails (the stream is ending), and from then on Send() starts nothing.
+    stream->AddHold();
     stream->StartNextRead();
     stream->StartCall();
     return stream;
@@ -63,7 +68,14 @@ class GrpcStream : public grpc::ClientBidiReactor<Request, Response> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;                                     // the stream is ending; OnDone follows
+    if (!ok) {  // the stream is ending; OnDone follows once the hold is gone
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_ = true;  // no write starts after this
+      }
+      this->RemoveHold();
+      return;
+    }
     on_message_(Message(std::move(arena_), response_));  // shares the arena's ownership
     StartNextRead();
   }
