@@ -20,19 +20,23 @@ namespace {
 struct HostStat {
   const char* name;
   bool gauge;
-  const std::atomic<uint32_t>* value;
+  uint64_t value;
 };
 
 std::vector<HostStat> HostStats(const upstream::Host& host) {
-  return {{"cx_connect_fail", false, nullptr},  {"cx_total", false, nullptr},
-          {"rq_error", false, nullptr},         {"rq_success", false, nullptr},
-          {"rq_timeout", false, nullptr},       {"rq_total", false, nullptr},
-          {"cx_active", true, &host.cx_active}, {"rq_active", true, &host.rq_active}};
+  const upstream::HostCounters& c = host.counters();
+  auto v = [](const auto& a) { return static_cast<uint64_t>(a.load(std::memory_order_relaxed)); };
+  return {{"cx_connect_fail", false, v(c.cx_connect_fail)},
+          {"cx_total", false, v(c.cx_total)},
+          {"rq_error", false, v(c.rq_error)},
+          {"rq_success", false, v(c.rq_success)},
+          {"rq_timeout", false, v(c.rq_timeout)},
+          {"rq_total", false, v(c.rq_total)},
+          {"cx_active", true, v(host.cx_active)},
+          {"rq_active", true, v(host.rq_active)}};
 }
 
-uint64_t Value(const HostStat& stat) {
-  return stat.value == nullptr ? 0 : stat.value->load(std::memory_order_relaxed);
-}
+uint64_t Value(const HostStat& stat) { return stat.value; }
 
 // One host with what the cluster's configuration says about it.
 struct HostView {

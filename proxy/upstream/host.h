@@ -15,9 +15,18 @@ namespace pilotfish::upstream {
 
 class OutlierDetector;
 
-// Outlier detection state of one host. Counts are updated by whichever worker saw the result;
-// ejection state is written under the cluster detector's lock (see OutlierDetector).
+// A host's request and connection counters, as admin /clusters prints them (Envoy's per-host
+// cx_total, cx_connect_fail, rq_total, rq_success, rq_error, rq_timeout).
+struct HostCounters {
+  std::atomic<uint64_t> cx_total{0}, cx_connect_fail{0};
+  std::atomic<uint64_t> rq_total{0}, rq_success{0}, rq_error{0}, rq_timeout{0};
+};
+
+// The state of one host that is created on its first use (so an endpoint nobody dials costs
+// nothing): outlier detection, updated by whichever worker saw the result (ejection state is
+// written under the cluster detector's lock, see OutlierDetector), and the host's counters.
 struct HostOutlierState {
+  HostCounters counters;
   std::atomic<uint32_t> consecutive_5xx{0};
   std::atomic<uint32_t> consecutive_gateway{0};
   std::atomic<uint32_t> consecutive_local{0};
@@ -58,6 +67,11 @@ class Host {
     const HostOutlierState* s = outlier_.load(std::memory_order_acquire);
     return s != nullptr ? *s : kNoOutlierState;
   }
+  // Counting: creates the state on first use. `Inc(&HostCounters::rq_total)`.
+  void Inc(std::atomic<uint64_t> HostCounters::*counter) const {
+    (outlier().counters.*counter).fetch_add(1, std::memory_order_relaxed);
+  }
+  const HostCounters& counters() const { return outlier_state().counters; }
 
   std::atomic<uint32_t> rq_active{0};
   std::atomic<uint32_t> cx_active{0};

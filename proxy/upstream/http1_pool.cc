@@ -50,6 +50,7 @@ void UpstreamClient::StartStream(UpstreamStreamCallbacks* callbacks, bool head_r
   ++requests_;
   codec_->ExpectResponse(head_request);
   host()->rq_active.fetch_add(1, std::memory_order_relaxed);
+  host()->Inc(&HostCounters::rq_total);
   const ClusterStats& stats = pool_.cluster()->stats();
   stats.Inc(stats.upstream_rq_total);
 }
@@ -243,6 +244,7 @@ void Http1ConnPool::CreateClient() {
                                        cluster_->bind_address());
   res.connections.fetch_add(1, std::memory_order_relaxed);
   host_->cx_active.fetch_add(1, std::memory_order_relaxed);
+  host_->Inc(&HostCounters::cx_total);
   stats.Inc(stats.upstream_cx_total);
   stats.upstream_cx_active.Inc();
   connecting_++;
@@ -280,6 +282,7 @@ void Http1ConnPool::OnClientConnectFailed(UpstreamClient* client, net::CloseReas
                                                                     : PoolFailure::kConnectFail;
   const ClusterStats& stats = cluster_->stats();
   stats.Inc(stats.upstream_cx_connect_fail);
+  host_->Inc(&HostCounters::cx_connect_fail);
   if (failure == PoolFailure::kConnectTimeout) stats.Inc(stats.upstream_cx_connect_timeout);
   // Fail the streams that no other in-flight connection attempt will serve, before the slot is
   // released (releasing it would otherwise open a new connection for them).

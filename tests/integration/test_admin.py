@@ -219,6 +219,22 @@ class StaticAdminTest(AdminCase):
         self.assertTrue(status["echo_od"]["host_statuses"][0]["health_status"][
             "failed_outlier_check"])
 
+    def test_clusters_host_counters(self):
+        host = f"127.0.0.1:{self.echo.port}"
+        port = self.proxy.port("inbound")
+        with h.RawConn(port) as c:  # one downstream connection: one worker, one upstream one
+            for _ in range(3):
+                c.send(h.build_request("GET", "/"))
+                self.assertEqual(c.read_response().status, 200)
+        r = h.raw_request(port, h.build_request("GET", "/od/500"))
+        self.assertEqual(r.status, 500)
+        expected = {f"echo::{host}::rq_total::3", f"echo::{host}::rq_success::3",
+                    f"echo::{host}::rq_error::0", f"echo::{host}::cx_total::1",
+                    f"echo::{host}::cx_connect_fail::0", f"echo_od::{host}::rq_total::1",
+                    f"echo_od::{host}::rq_error::1", f"echo_od::{host}::rq_success::0"}
+        h.poll_until(lambda: expected <= set(self.lines("/clusters")),
+                     what="per-host counters: " + " ".join(sorted(expected)))
+
     def test_clusters_json(self):
         r = self.admin_get("/clusters?format=json")
         self.assertEqual(r.header("content-type"), JSON_TYPE)

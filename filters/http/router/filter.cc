@@ -402,6 +402,7 @@ void RouterFilter::OnPerTryIdleTimeout() {
 void RouterFilter::OnAttemptTimeout(stats::Counter upstream::ClusterStats::*counter,
                                     std::string_view details) {
   if (cluster_info_ != nullptr) cluster_info_->stats().Inc(cluster_info_->stats().*counter);
+  if (host_ != nullptr) host_->Inc(&upstream::HostCounters::rq_timeout);
   ReportToOutlierDetector(0, true);
   if (!response_started_ &&
       MaybeRetry(retry_->MatchesReset(RetryState::Reset::kPerTryTimeout, true))) {
@@ -546,6 +547,8 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
   per_try_timer_.reset();
   TouchPerTryIdleTimer();
   ChargeUpstreamCode(headers->status);
+  host_->Inc(headers->status >= 500 ? &upstream::HostCounters::rq_error
+                                    : &upstream::HostCounters::rq_success);
   ReportToOutlierDetector(headers->status, false);
   if (!upgrade_ && retry_ != nullptr && retry_->MatchesResponse(*headers) && MaybeRetry(true)) {
     return;  // this response is dropped with its connection; the next attempt answers
@@ -601,6 +604,7 @@ void RouterFilter::OnResponseData(std::string_view data, bool end_stream) {
 void RouterFilter::OnUpstreamReset(upstream::UpstreamResetReason reason) {
   client_ = nullptr;
   per_try_timer_.reset();
+  if (host_ != nullptr) host_->Inc(&upstream::HostCounters::rq_error);
   if (!tunnel_ && !response_started_) ReportToOutlierDetector(0, true);
   if (!tunnel_ && !response_started_ && retry_ != nullptr &&
       MaybeRetry(retry_->MatchesReset(RetryState::Reset::kConnectionTermination, true))) {

@@ -76,6 +76,8 @@ class TcpProxySession : public server::Session {
     const upstream::ClusterStats& cs = cluster_->stats();
     cs.Inc(cs.upstream_cx_total);
     cs.upstream_cx_active.Inc();
+    host->Inc(&upstream::HostCounters::cx_total);
+    host_ = host;
     upstream_counted_ = true;
     // Hold downstream bytes until the upstream is connected.
     downstream_->StartReading();
@@ -164,6 +166,7 @@ class TcpProxySession : public server::Session {
         (reason == net::CloseReason::kConnectFail || reason == net::CloseReason::kConnectTimeout)) {
       const upstream::ClusterStats& cs = cluster_->stats();
       cs.Inc(cs.upstream_cx_connect_fail);
+      if (host_ != nullptr) host_->Inc(&upstream::HostCounters::cx_connect_fail);
       if (reason == net::CloseReason::kConnectTimeout) cs.Inc(cs.upstream_cx_connect_timeout);
       info_.SetFlag(http::kUpstreamConnectionFailure);
     }
@@ -193,6 +196,7 @@ class TcpProxySession : public server::Session {
   stats::Store* store_;  // for stream observers; null: no stats
   config::TrafficDirection direction_;
   upstream::ClusterInfoSharedPtr cluster_;  // for its stats
+  upstream::HostSharedPtr host_;            // for its connection counters
   bool upstream_counted_ = false;
   bool upstream_connected_ = false;
   bool logged_ = false;
