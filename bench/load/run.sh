@@ -658,33 +658,26 @@ for peer in ("direct", "nginx", "haproxy"):
     else:
         ratios[f"pilotfish_rps_vs_{peer}"] = None
         print(f"pilotfish req/s / {peer + ' req/s:':<14} n/a")
-if "pilotfish-observed" in results:
-    obs = results["pilotfish-observed"]
-    if pf.get("status") == "ok" and obs.get("status") == "ok":
-        ratios["pilotfish_observed_rps_vs_pilotfish"] = obs["rps"] / pf["rps"]
-        print(f"pilotfish-observed req/s / pilotfish req/s: {obs['rps'] / pf['rps']:.3f} "
-              "(access log to a file in Istio's format; stats on in both)")
+def variant_ratio(key, target, base, what, base_required=False):
+    """target req/s over base req/s when target ran (and base, if required); n/a if either
+    failed or base did not run."""
+    if target not in results or (base_required and base not in results):
+        return
+    t, b = results[target], results.get(base, {})
+    label = f"{target} req/s / {base} req/s:"
+    if t.get("status") == "ok" and b.get("status") == "ok":
+        ratios[key] = t["rps"] / b["rps"]
+        print(f"{label} {ratios[key]:.3f} ({what})")
     else:
-        ratios["pilotfish_observed_rps_vs_pilotfish"] = None
-        print("pilotfish-observed req/s / pilotfish req/s: n/a")
-if "pilotfish-observed" in results and "pilotfish-bare" in results:
-    obs, bare = results["pilotfish-observed"], results["pilotfish-bare"]
-    if bare.get("status") == "ok" and obs.get("status") == "ok":
-        ratios["pilotfish_observed_rps_vs_bare"] = obs["rps"] / bare["rps"]
-        print(f"pilotfish-observed req/s / pilotfish-bare req/s: {obs['rps'] / bare['rps']:.3f} "
-              "(stats + Istio metrics + access log vs all disabled)")
-    else:
-        ratios["pilotfish_observed_rps_vs_bare"] = None
-        print("pilotfish-observed req/s / pilotfish-bare req/s: n/a")
-if "pilotfish-policy" in results:
-    pol = results["pilotfish-policy"]
-    if pf.get("status") == "ok" and pol.get("status") == "ok":
-        ratios["pilotfish_policy_rps_vs_pilotfish"] = pol["rps"] / pf["rps"]
-        print(f"pilotfish-policy req/s / pilotfish req/s: {pol['rps'] / pf['rps']:.3f} "
-              "(retry policy, breakers and outlier detection, nothing failing)")
-    else:
-        ratios["pilotfish_policy_rps_vs_pilotfish"] = None
-        print("pilotfish-policy req/s / pilotfish req/s: n/a")
+        ratios[key] = None
+        print(f"{label} n/a")
+
+variant_ratio("pilotfish_observed_rps_vs_pilotfish", "pilotfish-observed", "pilotfish",
+              "access log to a file in Istio's format; stats on in both")
+variant_ratio("pilotfish_observed_rps_vs_bare", "pilotfish-observed", "pilotfish-bare",
+              "stats + Istio metrics + access log vs all disabled", base_required=True)
+variant_ratio("pilotfish_policy_rps_vs_pilotfish", "pilotfish-policy", "pilotfish",
+              "retry policy, breakers and outlier detection, nothing failing")
 if "nginx" in results:
     ng = results["nginx"]
     if pf.get("status") == "ok" and ng.get("status") == "ok" and ng["p99_us"] > 0:

@@ -33,13 +33,6 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 import harness as h  # noqa: E402
 
 
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
 
 def measure(tmp, echo_port, clusters, reject_stats, concurrency):
     b = h.Bootstrap()
@@ -61,7 +54,7 @@ def measure(tmp, echo_port, clusters, reject_stats, concurrency):
         with urllib.request.urlopen(url, timeout=30) as resp:
             scraped = len(resp.read())
         time.sleep(0.5)
-        return rss_bytes(proxy.pid), scraped
+        return proxy.rss_bytes(), scraped
     finally:
         proxy.kill()
 

@@ -34,13 +34,6 @@ from xds_server import XdsServer  # noqa: E402
 ENVOY_BYTES_PER_CLUSTER = 40 * 1024  # Envoy docs: "about 40 KB per cluster" (stats included)
 
 
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
 
 def applied_lines(log_path, since):
     with open(log_path, "rb") as f:
@@ -87,7 +80,7 @@ def main():
         proxy = h.Proxy(b, tmp, concurrency=args.concurrency).start()
         try:
             time.sleep(0.5)
-            rss_before = rss(proxy.pid)
+            rss_before = proxy.rss_bytes()
             n, e = args.clusters, args.endpoints_per_cluster
             names = [f"c{i:05d}" for i in range(n)]
             clusters = [eds_cluster(c) for c in names]
@@ -117,7 +110,7 @@ def main():
             lines = applied_lines(proxy.log_path, mark)
             r = h.http_request(port, path=f"/{names[-1]}")
             assert r.status == 200 and r.header("x-echo-server") == "bench", r
-            rss_after = rss(proxy.pid)
+            rss_after = proxy.rss_bytes()
         finally:
             proxy.kill()
             cp.stop()
