@@ -114,8 +114,15 @@ bool Address::IsAnyAddress() const {
   return false;
 }
 
+// Family, port and address bytes: what ip() and port() print, without formatting either side
+// (hosts are compared in loops over whole endpoint sets).
 bool Address::operator==(const Address& other) const {
-  return family() == other.family() && port() == other.port() && ip() == other.ip();
+  if (family() != other.family() || port() != other.port()) return false;
+  if (family() == AF_INET) return storage_.v4.sin_addr.s_addr == other.storage_.v4.sin_addr.s_addr;
+  if (family() == AF_INET6) {
+    return memcmp(&storage_.v6.sin6_addr, &other.storage_.v6.sin6_addr, sizeof(in6_addr)) == 0;
+  }
+  return true;
 }
 
 std::optional<Address> GetOriginalDst(int fd) {

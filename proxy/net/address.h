@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace pilotfish::net {
 
@@ -30,6 +31,15 @@ class Address {
   void AppendTo(std::string& out) const;
   bool IsAnyAddress() const;  // 0.0.0.0 or ::
   bool operator==(const Address& other) const;
+  template <typename H>
+  friend H AbslHashValue(H h, const Address& a) {  // consistent with ==
+    h = H::combine(std::move(h), a.family(), a.port());
+    if (a.family() == AF_INET) return H::combine(std::move(h), a.storage_.v4.sin_addr.s_addr);
+    if (a.family() == AF_INET6) {
+      return H::combine_contiguous(std::move(h), a.storage_.v6.sin6_addr.s6_addr, 16);
+    }
+    return h;
+  }
 
  private:
   // IPv4 or IPv6 only: 28 bytes rather than sockaddr_storage's 128 (an endpoint holds one, and

@@ -65,14 +65,18 @@ void WorkerClusterManager::DrainPoolsOf(const ClusterInfo* info, const HostSet* 
       }
     }
     if (it->first.cluster == info && !kept) {
-      it->second->Drain();
-      draining_.push_back(std::move(it->second));
-      pools_.erase(it++);
+      RetirePool(it++);
     } else {
       ++it;
     }
   }
   ReapDrainedPools();
+}
+
+void WorkerClusterManager::RetirePool(PoolMap::iterator it) {
+  it->second->Drain();
+  draining_.push_back(std::move(it->second));
+  pools_.erase(it);
 }
 
 void WorkerClusterManager::ReapDrainedPools() {
@@ -111,10 +115,7 @@ void WorkerClusterManager::SweepOriginalDstHosts() {
     if (next.count() == 0 || cfg.cleanup_interval < next) next = cfg.cleanup_interval;
     for (const HostSharedPtr& host : c.lb->ForgetUnusedHosts()) {
       auto it = pools_.find(PoolKey{c.info.get(), host.get()});
-      if (it == pools_.end()) continue;
-      it->second->Drain();
-      draining_.push_back(std::move(it->second));
-      pools_.erase(it);
+      if (it != pools_.end()) RetirePool(it);
     }
   }
   ReapDrainedPools();

@@ -62,7 +62,10 @@ class WorkerClusterManager {
       return H::combine(std::move(h), k.cluster, k.host);
     }
   };
-  absl::flat_hash_map<PoolKey, std::unique_ptr<Http1ConnPool>> pools_;
+  using PoolMap = absl::flat_hash_map<PoolKey, std::unique_ptr<Http1ConnPool>>;
+  // Drains the pool and keeps it in draining_ until its last connection is gone.
+  void RetirePool(PoolMap::iterator it);
+  PoolMap pools_;
   std::vector<std::unique_ptr<Http1ConnPool>> draining_;
   event::TimerPtr reap_timer_;
   event::TimerPtr original_dst_timer_;

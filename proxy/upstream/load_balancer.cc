@@ -135,7 +135,7 @@ class OriginalDst : public LoadBalancer {
       dst = *ctx->original_dst;
     }
     if (!dst) return nullptr;
-    Entry& e = hosts_[dst->ToString()];
+    Entry& e = hosts_[*dst];
     if (e.host == nullptr) e.host = std::make_shared<Host>(*dst, "", 1);
     e.used = true;
     return e.host;
@@ -178,7 +178,7 @@ class OriginalDst : public LoadBalancer {
     bool used = false;
   };
   bool use_http_header_;
-  absl::flat_hash_map<std::string, Entry> hosts_;
+  absl::flat_hash_map<net::Address, Entry> hosts_;
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/container/flat_hash_set.h"
+
 namespace pilotfish::net {
 namespace {
 
@@ -26,6 +28,20 @@ TEST(AddressTest, FormatsIpv4AndIpv6) {
     EXPECT_EQ(out, std::string("x=") + c.text);
   }
   EXPECT_FALSE(Address::FromIpPort("host.example", 80));
+}
+
+TEST(AddressTest, EqualityAndHashFollowFamilyPortAndBytes) {
+  const Address a = *Address::FromIpPort("10.0.0.1", 80);
+  EXPECT_EQ(a, *Address::FromIpPort("10.0.0.1", 80));
+  EXPECT_FALSE(a == *Address::FromIpPort("10.0.0.1", 81));
+  EXPECT_FALSE(a == *Address::FromIpPort("10.0.0.2", 80));
+  EXPECT_FALSE(a == *Address::FromIpPort("::ffff:10.0.0.1", 80));  // another family
+  EXPECT_EQ(*Address::FromIpPort("fe80::1", 443), *Address::FromIpPort("fe80:0::1", 443));
+  EXPECT_FALSE(*Address::FromIpPort("fe80::1", 443) == *Address::FromIpPort("fe80::2", 443));
+  absl::flat_hash_set<Address> set = {a, *Address::FromIpPort("10.0.0.1", 80),
+                                      *Address::FromIpPort("::1", 80)};
+  EXPECT_EQ(set.size(), 2u);
+  EXPECT_TRUE(set.contains(*Address::FromIpPort("::1", 80)));
 }
 
 }  // namespace
