@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "proxy/access_log/operators.h"
 #include "proxy/stats/store.h"
 
 namespace pilotfish::filters::istio_stats {
@@ -105,14 +106,14 @@ const std::string& InputKey(const IstioStatsConfig& config, const std::string& p
   if (!tcp) {
     const bool grpc = IsGrpc(ctx);
     key.push_back(grpc ? 'g' : 'p');
-    key.append(std::to_string(ctx.info.response_code));
+    access_log::AppendNumber(ctx.info.response_code, key);
     key.push_back('\0');
     if (grpc && ctx.response_headers != nullptr) {
       if (const std::string* gs = ctx.response_headers->headers.Get("grpc-status")) key.append(*gs);
     }
     key.push_back('\0');
   }
-  key.append(std::to_string(ctx.info.response_flags));
+  access_log::AppendNumber(ctx.info.response_flags, key);
   return key;
 }
 
