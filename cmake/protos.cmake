@@ -62,7 +62,7 @@ add_custom_command(
 
 add_library(pf_envoy_protos STATIC ${pf_pb_srcs})
 target_include_directories(pf_envoy_protos SYSTEM PUBLIC ${PF_GEN_DIR})
-target_link_libraries(pf_envoy_protos PUBLIC protobuf::libprotobuf)
+target_link_libraries(pf_envoy_protos PUBLIC pf_dep_protobuf)
 # Generated code: no debug info (keeps ccache hits across build trees), no warnings of ours.
 target_compile_options(pf_envoy_protos PRIVATE -g0 -w)
 
@@ -88,5 +88,5 @@ add_custom_command(
   DEPENDS ${PF_PROTO_DIR}/proto-closure.txt
   VERBATIM)
 add_library(pf_envoy_grpc STATIC ${pf_grpc_srcs})
-target_link_libraries(pf_envoy_grpc PUBLIC pf_envoy_protos PkgConfig::GRPCPP)
+target_link_libraries(pf_envoy_grpc PUBLIC pf_envoy_protos pf_dep_grpc)
 target_compile_options(pf_envoy_grpc PRIVATE -g0 -w)
