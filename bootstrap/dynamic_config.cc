@@ -161,35 +161,24 @@ DynamicConfig::~DynamicConfig() {
   for (auto& [name, entry] : listeners_) CloseSockets(entry.sockets);
 }
 
-DynamicConfig::ResourceRecord DynamicConfig::Record(const xds::Resource& r) {
-  // No name: the entry's map key is the name, Resources() fills it in (one copy of each name).
-  return {"", r.version, r.bytes, std::chrono::system_clock::now(), false};
+DynamicConfig::Kept DynamicConfig::Record(const xds::Resource& r) {
+  return {r.version, r.bytes, std::chrono::system_clock::now()};
 }
 
 std::vector<DynamicConfig::ResourceRecord> DynamicConfig::Resources(
     const std::string& type_url) const {
   std::vector<ResourceRecord> out;
+  auto add = [&out](const std::string& name, const Kept& k, bool warming) {
+    out.push_back({name, k.version, k.bytes, k.last_updated, warming});
+  };
   if (type_url == xds::kListenerTypeUrl) {
-    for (const auto& [name, e] : listeners_) {
-      out.push_back(e.record);
-      out.back().name = name;
-      out.back().warming = e.warming;
-    }
+    for (const auto& [name, e] : listeners_) add(name, e.record, e.warming);
   } else if (type_url == xds::kClusterTypeUrl) {
-    for (const auto& [name, e] : clusters_) {
-      out.push_back(e.record);
-      out.back().name = name;
-    }
+    for (const auto& [name, e] : clusters_) add(name, e.record, false);
   } else if (type_url == xds::kRouteTypeUrl) {
-    for (const auto& [name, e] : routes_) {
-      out.push_back(e.record);
-      out.back().name = name;
-    }
+    for (const auto& [name, e] : routes_) add(name, e.record, false);
   } else if (type_url == xds::kEndpointTypeUrl) {
-    for (const auto& [name, e] : endpoints_) {
-      out.push_back(e.record);
-      out.back().name = name;
-    }
+    for (const auto& [name, e] : endpoints_) add(name, e.record, false);
   }
   return out;
 }
@@ -263,7 +252,7 @@ absl::Status DynamicConfig::OnUpdate(const std::string& type_url,
 
 absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& updated,
                                            const std::vector<std::string>& removed) {
-  std::map<std::string, ClusterEntry> next = clusters_;
+  absl::btree_map<std::string, ClusterEntry> next = clusters_;
   std::vector<std::string> changed;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
@@ -476,7 +465,7 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
 
 absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updated,
                                          const std::vector<std::string>& removed) {
-  std::map<std::string, RouteEntry> next = routes_;
+  absl::btree_map<std::string, RouteEntry> next = routes_;
   std::vector<std::string> warnings;
   size_t changed = 0;
   for (const auto& r : updated) {
@@ -552,7 +541,7 @@ void DynamicConfig::UpdateInterest() {
   for (const auto& [name, entry] : listeners_) {
     for (const auto& ref : entry.rds) refs.try_emplace(ref.name, ref);
   }
-  std::set<std::string> rds;
+  xds::NameSet rds;
   for (const auto& [name, ref] : refs) {
     rds.insert(name);
     if (rds_done_.contains(name)) continue;
@@ -570,7 +559,7 @@ void DynamicConfig::UpdateInterest() {
     if (!refs.contains(key.second)) fetches_.Stop(key);
   }
   rds_refs_ = std::move(refs);
-  std::set<std::string> eds;
+  xds::NameSet eds;
   for (const auto& [name, entry] : clusters_) {
     const config::Cluster& c = entry.info->config();
     if (c.type == config::ClusterType::kEds) eds.insert(c.eds_service_name);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "bootstrap/file_subscription.h"
 #include "bootstrap/filter_table.h"
@@ -28,7 +29,7 @@ class DynamicConfig : public xds::XdsSink {
  public:
   // An accepted resource as the control plane sent it (for /config_dump).
   struct ResourceRecord {
-    std::string name;  // empty while stored (the map key is the name), set by Resources()
+    std::string name;
     std::string version;
     std::string bytes;  // deterministic serialization of the resource message
     std::chrono::system_clock::time_point last_updated;
@@ -56,9 +57,16 @@ class DynamicConfig : public xds::XdsSink {
   void OnConnectedState(bool connected) override;
 
  private:
+  // A ResourceRecord as stored, one per resource: the name is the map key, `warming` the
+  // listener entry's.
+  struct Kept {
+    std::string version;
+    std::string bytes;
+    std::chrono::system_clock::time_point last_updated;
+  };
   struct ListenerEntry {
     uint64_t hash = 0;
-    ResourceRecord record;
+    Kept record;
     std::shared_ptr<const config::Listener> listener;
     std::vector<config::RdsRef> rds;             // the route configs its HCMs fetch
     std::vector<Server::BoundListener> sockets;  // bound for it, not yet handed to workers
@@ -66,17 +74,17 @@ class DynamicConfig : public xds::XdsSink {
   };
   struct ClusterEntry {
     uint64_t hash = 0;
-    ResourceRecord record;
+    Kept record;
     upstream::ClusterInfoSharedPtr info;
   };
   struct RouteEntry {
     uint64_t hash = 0;
-    ResourceRecord record;
+    Kept record;
     ::pilotfish::router::RouteTableSharedPtr table;
   };
   struct EndpointEntry {
     uint64_t hash = 0;
-    ResourceRecord record;
+    Kept record;
   };
 
   DynamicConfig(Server& server, const config::DynamicResources& dynamic,
@@ -96,7 +104,7 @@ class DynamicConfig : public xds::XdsSink {
   void Publish(std::vector<Server::BoundListener> sockets);
   std::function<void()> ReportApplied(const char* what);
   void UpdateInterest();
-  static ResourceRecord Record(const xds::Resource& r);
+  static Kept Record(const xds::Resource& r);
   void CheckInitialized();
   // Initial fetches: (re)starts the wait for an EDS cluster's first assignment; ends every wait
   // of a type whose response was rejected (Envoy lets initialization go on); handles timeouts.
@@ -113,17 +121,19 @@ class DynamicConfig : public xds::XdsSink {
   FilterContext filter_context_;                    // the node, for filters built from LDS
   std::map<std::string, ListenerEntry> listeners_;  // newest version of each (maybe warming)
   std::map<std::string, std::shared_ptr<const config::Listener>> active_listeners_;
-  std::map<std::string, ClusterEntry> clusters_;
-  std::map<std::string, RouteEntry> routes_;
-  std::map<std::string, EndpointEntry> endpoints_;  // by EDS service name
+  // B-trees for the per-cluster maps (a mesh has thousands of entries): references into them do
+  // not survive an insert or erase.
+  absl::btree_map<std::string, ClusterEntry> clusters_;
+  absl::btree_map<std::string, RouteEntry> routes_;
+  absl::btree_map<std::string, EndpointEntry> endpoints_;  // by EDS service name
   // Initial fetch state: CDS/LDS answered (or given up on); the RDS names and EDS clusters whose
   // first answer arrived or timed out; the waits still running, and their deadlines.
   bool cds_applied_ = false;
   bool lds_applied_ = false;
   config::Millis cds_fetch_timeout_;
   config::Millis lds_fetch_timeout_;
-  std::set<std::string> rds_done_;
-  std::set<std::string> eds_done_;                  // cluster names
+  xds::NameSet rds_done_;
+  xds::NameSet eds_done_;                           // cluster names
   std::map<std::string, config::RdsRef> rds_refs_;  // each needed route config's first user
   InitialFetchTimeouts fetches_;
   bool initialized_ = false;

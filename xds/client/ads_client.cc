@@ -313,7 +313,7 @@ void AdsClient::SendSotw(TypeState& ts, const absl::Status& nack) {
   sotw_->Send(std::move(req));
 }
 
-void AdsClient::SetInterest(const std::string& type_url, std::set<std::string> names) {
+void AdsClient::SetInterest(const std::string& type_url, NameSet names) {
   TypeState* ts = Find(type_url);
   if (ts == nullptr || ts->wildcard || ts->names == names) return;
   ts->names = std::move(names);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "envoy/config/core/v3/base.pb.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
@@ -68,7 +69,7 @@ class AdsClient {
   void Start();
   // The names needed of a by-name type (RDS route configs, EDS service names). A change sends a
   // (un)subscription; during an update it is sent after that update's ACK.
-  void SetInterest(const std::string& type_url, std::set<std::string> names);
+  void SetInterest(const std::string& type_url, NameSet names);
 
   bool connected() const { return stream_ != nullptr && established_; }
   const SubscriptionStats& stats(const std::string& type_url) const;
@@ -86,13 +87,13 @@ class AdsClient {
   struct TypeState {
     std::string type_url;
     bool wildcard = false;
-    bool enabled = false;                      // wildcard types: subscribed at all
-    std::set<std::string> names;               // by-name types: what the proxy needs
-    std::set<std::string> sent_names;          // delta: subscribed on the current stream
-    std::string version_info;                  // SotW: last accepted
-    std::string nonce;                         // last response nonce on the current stream
-    std::map<std::string, std::string> known;  // accepted resources: name -> version
-    bool requested = false;                    // a request went out on the current stream
+    bool enabled = false;                             // wildcard types: subscribed at all
+    NameSet names;                                    // by-name types: what the proxy needs
+    NameSet sent_names;                               // delta: subscribed on the current stream
+    std::string version_info;                         // SotW: last accepted
+    std::string nonce;                                // last response nonce on the current stream
+    absl::btree_map<std::string, std::string> known;  // accepted resources: name -> version
+    bool requested = false;                           // a request went out on the current stream
     SubscriptionStats stats;
   };
 
