@@ -24,6 +24,9 @@ usage: bench/load/run.sh [options]
                     pilotfish-policy: Istio's default retry policy on the route, outlier
                     detection and circuit breakers on the cluster; the report gives
                     policy / pilotfish req/s (the cost of that machinery when nothing fails)
+  --rounds N        run every target N times, interleaved (round 1 runs them all, then round
+                    2, ...), and report each target's median run by req/s (default 1); on a
+                    shared machine a burst of noise then hits one run, not one target
   --json FILE       also write the results as JSON to FILE
   --no-pin          do not pin processes to CPUs with taskset
   --keep            keep the temp directory (configs, logs, raw wrk output) and print its path
@@ -39,6 +42,7 @@ connections=${PF_BENCH_CONNECTIONS:-32}
 duration=${PF_BENCH_DURATION:-10}
 threads=${PF_BENCH_THREADS:-1}
 warmup=2
+rounds=1
 pilotfish=${PILOTFISH_BIN:-$repo_root/build/bootstrap/pilotfish}
 only="direct,pilotfish,nginx,haproxy"
 json_out=""
@@ -55,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --duration) need_value "$@"; duration=$2; shift 2 ;;
     --threads) need_value "$@"; threads=$2; shift 2 ;;
     --warmup) need_value "$@"; warmup=$2; shift 2 ;;
+    --rounds) need_value "$@"; rounds=$2; shift 2 ;;
     --pilotfish) need_value "$@"; pilotfish=$2; shift 2 ;;
     --only) need_value "$@"; only=$2; shift 2 ;;
     --json) need_value "$@"; json_out=$2; shift 2 ;;
@@ -68,7 +73,7 @@ done
 if ((smoke)); then
   duration=1 warmup=1 connections=4
 fi
-for v in connections duration threads warmup; do
+for v in connections duration threads warmup rounds; do
   [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "--$v must be a positive integer, got '${!v}'"
 done
 ((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
@@ -570,29 +575,33 @@ EOF
   fi
 }
 
-for t in "${targets[@]}"; do "run_${t//-/_}"; done
+for ((round = 1; round <= rounds; round++)); do
+  ((rounds == 1)) || log "round $round of $rounds"
+  for t in "${targets[@]}"; do "run_${t//-/_}"; done
+done
 
 # --- report -------------------------------------------------------------------------------------
 python3 - "$results" "$json_out" "$(getconf CLK_TCK)" "$connections" "$duration" "$threads" \
-  "$warmup" "$pinning" "$pilotfish_idle_rss" "$smoke" "$loadavg" <<'PY'
+  "$warmup" "$pinning" "$pilotfish_idle_rss" "$smoke" "$loadavg" "$rounds" <<'PY'
 import datetime, json, os, sys
 
 path, json_out, clk_tck = sys.argv[1], sys.argv[2], int(sys.argv[3])
 connections, duration, threads, warmup = map(int, sys.argv[4:8])
 pinning, idle_rss, smoke = sys.argv[8], sys.argv[9], sys.argv[10] == "1"
 loadavg = float(sys.argv[11])
+rounds = int(sys.argv[12])
 
-results = {}
+runs = {}  # target -> every run's result, in order
 for line in open(path):
     target, status, rest = line.rstrip("\n").split("\t", 2)
     if status != "ok":
-        results[target] = {"status": status, "reason": rest}
+        runs.setdefault(target, []).append({"status": status, "reason": rest})
         continue
     fields, what = rest.split("\t")
     kv = dict(f.split("=") for f in fields.split())
     n = int(kv["requests"])
     cpu_s = int(kv["cpu_ticks"]) / clk_tck
-    results[target] = {
+    runs.setdefault(target, []).append({
         "status": "ok",
         "requests": n,
         "rps": n / (int(kv["duration_us"]) / 1e6),
@@ -604,7 +613,22 @@ for line in open(path):
         "cpu_s_per_100k": cpu_s / n * 1e5 if n else None,
         "peak_rss_kb": int(kv["hwm_kb"]),
         "processes": what,
-    }
+    })
+
+# One result per target: its first failure, or else its median run by req/s (with every run's
+# req/s and CPU figures alongside when there were several rounds).
+results = {}
+for target, rs in runs.items():
+    bad = [r for r in rs if r["status"] != "ok"]
+    if bad:
+        results[target] = bad[0]
+        continue
+    ordered = sorted(rs, key=lambda r: r["rps"])
+    med = dict(ordered[(len(ordered) - 1) // 2])
+    if len(rs) > 1:
+        med["rounds"] = [{"rps": r["rps"], "cpu_s_per_100k": r["cpu_s_per_100k"],
+                          "p99_us": r["p99_us"]} for r in rs]
+    results[target] = med
 
 def ms(us): return f"{us / 1000:.3f}"
 
@@ -612,6 +636,8 @@ print()
 print(f"pilotfish load benchmark: {connections} connections, {threads} wrk thread(s), "
       f"{duration}s measured after {warmup}s warm-up{' (smoke)' if smoke else ''}")
 print(f"upstream: nginx return 200, 128-byte body; CPU pinning: {pinning}")
+if rounds > 1:
+    print(f"{rounds} interleaved rounds: each row is the target's median run by req/s")
 print()
 cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "peak RSS MiB",
         "measured processes"]
@@ -693,7 +719,7 @@ if json_out:
         "host": os.uname().nodename, "cpus": os.cpu_count(),
         "config": {"connections": connections, "duration_s": duration, "threads": threads,
                    "warmup_s": warmup, "pinning": pinning, "upstream": "nginx return 200, 128 B",
-                   "smoke": smoke, "loadavg_before": loadavg},
+                   "smoke": smoke, "loadavg_before": loadavg, "rounds": rounds},
         "targets": results,
         "pilotfish_idle_rss_kb": int(idle_rss) if idle_rss else None,
         "ratios": ratios,

@@ -34,20 +34,6 @@ Value FromAddress(const net::Address* a, AddressForm form, std::string& scratch)
   return Str(scratch);
 }
 
-// "1.2.3.4:80" / "[::1]:80" as text (the router keeps the chosen host's string).
-Value FromHostString(std::string_view host, AddressForm form) {
-  if (host.empty()) return {};
-  const size_t colon = host.rfind(':');
-  if (form == AddressForm::kWithPort || colon == std::string_view::npos) return Str(host);
-  if (form == AddressForm::kPortOnly) {
-    uint64_t port = 0;
-    return ParseInt(host.substr(colon + 1), &port) ? Num(port) : Value{};
-  }
-  std::string_view ip = host.substr(0, colon);
-  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  return Str(ip);
-}
-
 Value Truncated(const std::string* v, size_t max_length) {
   if (v == nullptr) return {};
   return Str(std::string_view(*v).substr(0, max_length));
@@ -151,7 +137,7 @@ Value Evaluate(const Piece& p, const LogContext& ctx, std::string& scratch) {
       if (ctx.protocol == nullptr || !Happened(info.first_upstream_tx)) return {};
       return Str("HTTP/1.1");
     case Op::kUpstreamRemoteAddress:
-      return FromHostString(info.upstream_host, p.form);
+      return FromAddress(info.upstream_host ? &*info.upstream_host : nullptr, p.form, scratch);
     case Op::kUpstreamLocalAddress:
       return FromAddress(info.upstream_local_address ? &*info.upstream_local_address : nullptr,
                          p.form, scratch);

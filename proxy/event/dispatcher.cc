@@ -43,6 +43,9 @@ Dispatcher::~Dispatcher() {
   RunFlushes();
   ClearDeferred();
   to_flush_.clear();
+  keep_spare_timers_ = false;  // timers destroyed from here on close their handles
+  for (uv_timer_t* h : spare_timers_) CloseAndDelete(h);
+  spare_timers_.clear();
   CloseAndDelete(async_);
   CloseAndDelete(check_);
   uv_idle_stop(idle_);
@@ -156,16 +159,33 @@ void Dispatcher::ClearDeferred() {
   }
 }
 
-Timer::Timer(Dispatcher& dispatcher, std::function<void()> cb) : cb_(std::move(cb)) {
-  handle_ = new uv_timer_t;
-  uv_timer_init(dispatcher.loop(), handle_);
+uv_timer_t* Dispatcher::AcquireTimerHandle() {
+  if (!spare_timers_.empty()) {
+    uv_timer_t* h = spare_timers_.back();
+    spare_timers_.pop_back();
+    return h;
+  }
+  auto* h = new uv_timer_t;
+  uv_timer_init(&loop_, h);
+  return h;
+}
+
+void Dispatcher::ReleaseTimerHandle(uv_timer_t* handle) {
+  uv_timer_stop(handle);
+  handle->data = nullptr;
+  if (keep_spare_timers_ && spare_timers_.size() < kMaxSpareTimers) {
+    spare_timers_.push_back(handle);
+  } else {
+    CloseAndDelete(handle);
+  }
+}
+
+Timer::Timer(Dispatcher& dispatcher, std::function<void()> cb)
+    : dispatcher_(dispatcher), handle_(dispatcher.AcquireTimerHandle()), cb_(std::move(cb)) {
   handle_->data = this;
 }
 
-Timer::~Timer() {
-  uv_timer_stop(handle_);
-  Dispatcher::CloseAndDelete(handle_);
-}
+Timer::~Timer() { dispatcher_.ReleaseTimerHandle(handle_); }
 
 void Timer::Enable(std::chrono::milliseconds delay) {
   uv_timer_start(handle_, &Timer::OnTimer, static_cast<uint64_t>(delay.count()), 0);

@@ -84,6 +84,13 @@ class Dispatcher {
   }
 
  private:
+  friend class Timer;
+  // Timer handles are recycled: a request makes and drops a few timers, and a spare handle
+  // saves a malloc, a uv_close and its close callback each time.
+  uv_timer_t* AcquireTimerHandle();
+  void ReleaseTimerHandle(uv_timer_t* handle);
+  static constexpr size_t kMaxSpareTimers = 256;
+
   static void OnAsync(uv_async_t* handle);
   static void OnCheck(uv_check_t* handle);
   void RunPosted();
@@ -100,12 +107,14 @@ class Dispatcher {
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
   std::vector<Flushable*> to_flush_;
+  std::vector<uv_timer_t*> spare_timers_;  // stopped, initialized, data == nullptr
+  bool keep_spare_timers_ = true;          // false once the destructor has closed them
   std::thread::id thread_id_;
   bool exiting_ = false;
 };
 
-// A one-shot timer. Destroying it cancels it, also from inside its own callback; its handle is
-// freed by libuv's close callback.
+// A one-shot timer. Destroying it cancels it, also from inside its own callback; its handle goes
+// back to the dispatcher (which must outlive it) for the next timer.
 class Timer {
  public:
   Timer(Dispatcher& dispatcher, std::function<void()> cb);
@@ -119,6 +128,7 @@ class Timer {
 
  private:
   static void OnTimer(uv_timer_t* handle);
+  Dispatcher& dispatcher_;
   uv_timer_t* handle_;
   std::function<void()> cb_;
 };

@@ -47,7 +47,7 @@ struct StreamInfo {
   std::string connection_termination_details;
   std::string route_name;
   std::string upstream_cluster;
-  std::string upstream_host;
+  std::optional<net::Address> upstream_host;  // formatted only when a log asks
   std::optional<net::Address> upstream_local_address;
   std::string upstream_transport_failure_reason;
   uint32_t attempt_count = 0;  // upstream attempts (HTTP) or connect attempts (TCP)

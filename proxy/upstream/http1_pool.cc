@@ -45,7 +45,7 @@ UpstreamClient::~UpstreamClient() {
 const HostSharedPtr& UpstreamClient::host() const { return pool_.host(); }
 
 void UpstreamClient::StartStream(UpstreamStreamCallbacks* callbacks, bool head_request) {
-  idle_timer_.reset();
+  if (idle_timer_ != nullptr) idle_timer_->Disable();
   stream_ = callbacks;
   ++requests_;
   codec_->ExpectResponse(head_request);
@@ -271,8 +271,10 @@ void Http1ConnPool::OnClientReady(UpstreamClient* client) {
   }
   idle_.push_back(client);
   if (cluster_->config().idle_timeout && cluster_->config().idle_timeout->count() > 0) {
-    client->idle_timer_ =
-        std::make_unique<event::Timer>(dispatcher_, [client] { client->connection_->Close(); });
+    if (client->idle_timer_ == nullptr) {  // one per connection, re-armed each time it idles
+      client->idle_timer_ =
+          std::make_unique<event::Timer>(dispatcher_, [client] { client->connection_->Close(); });
+    }
     client->idle_timer_->Enable(*cluster_->config().idle_timeout);
   }
 }

@@ -285,7 +285,7 @@ void RouterFilter::StartAttempt() {
   }
   host_ = std::move(host);
   ++attempt_;
-  callbacks_->stream_info().upstream_host = host_->ToString();
+  callbacks_->stream_info().upstream_host = host_->address();
   callbacks_->stream_info().attempt_count = attempt_;
   if (cluster_info_ != cluster->info) cluster_info_ = cluster->info;
   // max_requests: upstream requests in progress on this cluster, across all workers.

@@ -39,6 +39,10 @@ void ParseCodes(std::string_view list, std::vector<uint32_t>* out) {
   }
 }
 
+bool Contains(const std::vector<uint32_t>& v, uint32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
 }  // namespace
 
 uint32_t RetryState::ParseRetryOn(std::string_view list) {
@@ -58,12 +62,12 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
                                                const config::RetryPolicy* vhost_policy,
                                                http::RequestHeaders& headers) {
   const config::RetryPolicy* policy = route_policy != nullptr ? route_policy : vhost_policy;
+  static const config::RetryPolicy kNoPolicy;
   std::unique_ptr<RetryState> s(new RetryState());
+  s->policy_ = policy != nullptr ? policy : &kNoPolicy;
   if (policy != nullptr) {
-    s->policy_ = *policy;
     for (const std::string& t : policy->retry_on) s->retry_on_ |= ParseRetryOn(t);
     s->retries_left_ = policy->num_retries;
-    s->status_codes_ = policy->retriable_status_codes;
     s->per_try_timeout_ = policy->per_try_timeout;
     for (const auto& m : policy->retriable_headers) {
       auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
@@ -85,7 +89,7 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
     if (policy == nullptr) s->retries_left_ = 1;
   }
   if (const std::string* codes = headers.headers.Get("x-envoy-retriable-status-codes")) {
-    ParseCodes(*codes, &s->status_codes_);
+    ParseCodes(*codes, &s->header_status_codes_);
   }
   if (const std::string* max = headers.headers.Get("x-envoy-max-retries")) {
     uint32_t n;
@@ -128,8 +132,8 @@ bool RetryState::MatchesResponse(const http::ResponseHeaders& r) const {
   if ((retry_on_ & kRetriable4xx) && s == 409) return true;
   if ((retry_on_ & kEnvoyRateLimited) && r.headers.Has("x-envoy-ratelimited")) return true;
   if ((retry_on_ & kRetriableStatusCodes) &&
-      std::find(status_codes_.begin(), status_codes_.end(), static_cast<uint32_t>(s)) !=
-          status_codes_.end()) {
+      (Contains(policy_->retriable_status_codes, static_cast<uint32_t>(s)) ||
+       Contains(header_status_codes_, static_cast<uint32_t>(s)))) {
     return true;
   }
   if (retry_on_ & kRetriableHeaders) {
@@ -154,9 +158,9 @@ bool RetryState::MatchesResponse(const http::ResponseHeaders& r) const {
 std::chrono::milliseconds RetryState::ConsumeRetry(uint64_t random) {
   --retries_left_;
   ++taken_;
-  const uint64_t base = static_cast<uint64_t>(std::max<int64_t>(1, policy_.base_interval.count()));
+  const uint64_t base = static_cast<uint64_t>(std::max<int64_t>(1, policy_->base_interval.count()));
   const uint64_t cap =
-      policy_.max_interval ? static_cast<uint64_t>(policy_.max_interval->count()) : base * 10;
+      policy_->max_interval ? static_cast<uint64_t>(policy_->max_interval->count()) : base * 10;
   // Envoy's JitteredExponentialBackOffStrategy: uniform over the exponential window, capped.
   const uint32_t n = std::min<uint32_t>(taken_, 30);
   const uint64_t window = ((uint64_t{1} << n) - 1) * base;

@@ -45,10 +45,10 @@ class RetryState {
   std::optional<std::chrono::milliseconds> per_try_timeout() const { return per_try_timeout_; }
   // Time an attempt may go without a response byte once its request is sent (0: none).
   std::chrono::milliseconds per_try_idle_timeout() const {
-    return policy_.per_try_idle_timeout.value_or(std::chrono::milliseconds(0));
+    return policy_->per_try_idle_timeout.value_or(std::chrono::milliseconds(0));
   }
-  bool previous_hosts_predicate() const { return policy_.previous_hosts_predicate; }
-  int64_t host_selection_max_attempts() const { return policy_.host_selection_retry_max_attempts; }
+  bool previous_hosts_predicate() const { return policy_->previous_hosts_predicate; }
+  int64_t host_selection_max_attempts() const { return policy_->host_selection_retry_max_attempts; }
 
   // retry_on bits.
   enum : uint32_t {
@@ -76,11 +76,13 @@ class RetryState {
  private:
   RetryState() = default;
 
-  config::RetryPolicy policy_;
+  // The route's (or virtual host's) policy, which the stream's route table keeps alive; a default
+  // one when only request headers ask for retries. Not copied: Istio puts a policy on every route.
+  const config::RetryPolicy* policy_ = nullptr;
   uint32_t retry_on_ = 0;
   uint32_t retries_left_ = 0;
   uint32_t taken_ = 0;
-  std::vector<uint32_t> status_codes_;
+  std::vector<uint32_t> header_status_codes_;  // x-envoy-retriable-status-codes
   std::vector<::pilotfish::router::HeaderMatcherImpl> retriable_headers_;
   std::optional<std::chrono::milliseconds> per_try_timeout_;
 };

@@ -69,7 +69,7 @@ class TcpProxySession : public server::Session {
       downstream_->Close();
       return;
     }
-    info_.upstream_host = host->ToString();
+    info_.upstream_host = host->address();
     info_.attempt_count = 1;
     // The cluster's connection stats (Envoy's TCP pool counts them).
     cluster_ = cluster->info;

@@ -31,7 +31,7 @@ class FormatterTest : public ::testing::Test {
     info_.response_code_details = "via_upstream";
     info_.route_name = "r1";
     info_.upstream_cluster = "backend";
-    info_.upstream_host = "10.0.0.2:8080";
+    info_.upstream_host = *net::Address::FromIpPort("10.0.0.2", 8080);
     info_.upstream_local_address = *net::Address::FromIpPort("10.0.0.1", 40000);
     info_.attempt_count = 2;
     info_.bytes_received = 12;
@@ -169,7 +169,7 @@ TEST_F(FormatterTest, AddressForms) {
                  "%DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT%"),
             "192.168.100.255:65535 0.10.0.9:1 0.10.0.9");
   remote_ = *net::Address::FromIpPort("::1", 8080);
-  info_.upstream_host = "[fd00::2]:9090";
+  info_.upstream_host = *net::Address::FromIpPort("fd00::2", 9090);
   EXPECT_EQ(Text("%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% "
                  "%DOWNSTREAM_REMOTE_PORT% %UPSTREAM_HOST% %UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% "
                  "%UPSTREAM_REMOTE_PORT%"),
