@@ -51,6 +51,13 @@ class Server::DnsResolver {
     if (outstanding_ == 0) Publish();
   }
 
+  // The server's initialization waits for this resolver's first answer; false when it has
+  // already been published (a cluster without endpoints publishes at once).
+  bool GateInit() {
+    gates_init_ = first_;
+    return first_;
+  }
+
  private:
   static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
     auto* ctx = static_cast<std::pair<DnsResolver*, size_t>*>(req->data);
@@ -107,7 +114,14 @@ class Server::DnsResolver {
       server_.SetHosts(cluster_.name, specs);
     }
     timer_->Enable(cluster_.dns_refresh_rate);
+    if (gates_init_) {  // a bootstrap cluster's first answer (a failure counts) ends its wait
+      gates_init_ = false;
+      Server* server = &server_;
+      server_.AfterWorkers([server] { server->OnInitialDnsDone(); });
+    }
   }
+
+  bool gates_init_ = false;
 
   Server& server_;
   const config::Cluster cluster_;
@@ -320,6 +334,10 @@ void Server::AfterWorkers(std::function<void()> done) {
 
 void Server::SetInitialized() {
   if (initialized_) return;
+  if (initial_dns_pending_ > 0) {  // OnInitialDnsDone finishes it
+    init_requested_ = true;
+    return;
+  }
   initialized_ = true;
   PF_LOG(kInfo, "initial configuration applied: %zu listeners, %zu clusters",
          snapshot_ != nullptr ? snapshot_->listeners.size() : 0,
@@ -384,7 +402,18 @@ void Server::PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr
 }
 
 void Server::StartDns() {
-  for (const auto& c : config_.clusters) StartClusterDiscovery(c);
+  for (const auto& c : config_.clusters) {
+    StartClusterDiscovery(c);
+    // Envoy initializes a bootstrap DNS cluster (a primary cluster) with its first resolution
+    // before the server is LIVE: until then /ready says so and the cluster has no hosts.
+    if (auto it = resolvers_.find(c.name); it != resolvers_.end() && it->second->GateInit()) {
+      ++initial_dns_pending_;
+    }
+  }
+}
+
+void Server::OnInitialDnsDone() {
+  if (--initial_dns_pending_ == 0 && init_requested_) SetInitialized();
 }
 
 int Server::Run() {

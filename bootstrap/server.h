@@ -107,6 +107,7 @@ class Server {
   void SetHosts(const std::string& cluster, const std::vector<HostSpec>& specs);
   const char* StateName() const;
   void StartDns();
+  void OnInitialDnsDone();
   void PublishHosts(const std::string& cluster, upstream::HostSetSharedPtr hosts);
   void InstallAdminHandlers();
   void StartDrainAndExit();
@@ -136,8 +137,10 @@ class Server {
   // Outlier detection intervals of the snapshot's clusters (main loop timers).
   std::unique_ptr<upstream::OutlierSweeper> outlier_sweeper_;
   std::chrono::steady_clock::time_point start_time_;
-  bool live_ = false;         // workers started
-  bool initialized_ = false;  // initial config applied
+  bool live_ = false;               // workers started
+  bool initialized_ = false;        // initial config applied (and bootstrap DNS clusters resolved)
+  bool init_requested_ = false;     // SetInitialized waits for initial_dns_pending_
+  size_t initial_dns_pending_ = 0;  // bootstrap DNS clusters without their first answer
   bool draining_ = false;
   bool exiting_ = false;
   bool health_check_failed_ = false;  // admin /healthcheck/fail (until /healthcheck/ok)
