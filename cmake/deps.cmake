@@ -7,7 +7,7 @@
 # ships. The reason is memory: ~60 shared libraries (Debian splits abseil into dozens) each cost
 # resident pages of their own (headers, GOT, relocated data, and the kernel's fault-around maps
 # 64 KiB of text around every page touched), so the demo's idle RSS was 16.4 MiB with shared
-# libraries and 11.8 MiB static. Sanitizer builds stay shared: ASan must interpose operator
+# libraries and 11.0 MiB static. Sanitizer builds stay shared: ASan must interpose operator
 # new/delete, which a static libstdc++ would bind at link time.
 if(PF_SANITIZE)
   set(pf_static_default OFF)

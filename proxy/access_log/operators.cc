@@ -34,6 +34,10 @@ Value FromAddress(const net::Address* a, AddressForm form, std::string& scratch)
   return Str(scratch);
 }
 
+Value FromAddress(const std::optional<net::Address>& a, AddressForm form, std::string& scratch) {
+  return FromAddress(a ? &*a : nullptr, form, scratch);
+}
+
 Value Truncated(const std::string* v, size_t max_length) {
   if (v == nullptr) return {};
   return Str(std::string_view(*v).substr(0, max_length));
@@ -137,10 +141,9 @@ Value Evaluate(const Piece& p, const LogContext& ctx, std::string& scratch) {
       if (ctx.protocol == nullptr || !Happened(info.first_upstream_tx)) return {};
       return Str("HTTP/1.1");
     case Op::kUpstreamRemoteAddress:
-      return FromAddress(info.upstream_host ? &*info.upstream_host : nullptr, p.form, scratch);
+      return FromAddress(info.upstream_host, p.form, scratch);
     case Op::kUpstreamLocalAddress:
-      return FromAddress(info.upstream_local_address ? &*info.upstream_local_address : nullptr,
-                         p.form, scratch);
+      return FromAddress(info.upstream_local_address, p.form, scratch);
     case Op::kUpstreamCluster:
       return NonEmpty(info.upstream_cluster);
     case Op::kUpstreamTransportFailureReason:
