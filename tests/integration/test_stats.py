@@ -114,9 +114,14 @@ class StatsTest(h.ProxyTestCase):
             self.assertEqual(r.status, 200, repr(r))
 
     def wait_idle(self):
-        """Streams and connections finish on the workers just after the response is written."""
-        h.poll_until(lambda: self.stats("?filter=downstream_rq_active$").get(
-            "http.ingress.downstream_rq_active") == 0, what="downstream_rq_active == 0")
+        """Streams and connections finish on the workers just after the response is written;
+        a connection the client closed is counted until its worker has read the FIN (at most
+        the one keep-alive connection the tests keep open stays)."""
+        def idle():
+            s = self.stats("?filter=downstream_(rq|cx)_active$")
+            return (s.get("http.ingress.downstream_rq_active") == 0
+                    and s.get("http.ingress.downstream_cx_active", 0) <= 1)
+        h.poll_until(idle, what="downstream_rq_active == 0 and downstream_cx_active <= 1")
 
     def test_counters_after_known_codes(self):
         self.start()
