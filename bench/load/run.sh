@@ -98,7 +98,7 @@ done
 pin_proxy=() pin_load=()
 pinning="none"
 if ((pin)) && command -v taskset >/dev/null && (($(nproc) >= 2)); then
-  pin_proxy=(taskset -c 0) pin_load=(taskset -c 1)
+  pin_proxy=(taskset -c 0) pin_load=(taskset -c 1) load_cpu=1
   pinning="process under test on CPU 0; wrk and upstream nginx on CPU 1"
 elif ((pin)); then
   echo "run.sh: fewer than 2 CPUs or no taskset: running unpinned" >&2
@@ -153,16 +153,23 @@ free_port() {
 
 log() { echo "== $*" >&2; }
 
-# Sum of utime+stime clock ticks of the given pids (threads included).
+# "UTIME STIME": user and kernel clock ticks summed over the given pids (threads included).
 cpu_ticks() {
-  local total=0 pid f
+  local user=0 sys=0 pid u s
   for pid in "$@"; do
     [[ -r /proc/$pid/stat ]] || continue
     # Fields after "pid (comm) ": state is $1, so utime (field 14) is $12 and stime $13.
-    f=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')
-    total=$((total + f))
+    read -r u s < <(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12, $13}')
+    user=$((user + u)) sys=$((sys + s))
   done
-  echo "$total"
+  echo "$user $sys"
+}
+
+# "BUSY TOTAL": busy and total clock ticks of one CPU so far, from /proc/stat (idle and iowait
+# are not busy). Used to see whether the load side (wrk and the upstream) ran out of CPU.
+cpu_busy_ticks() {
+  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' \
+    /proc/stat
 }
 
 # Sum of a /proc/PID/status field (kB) over the given pids.
@@ -308,12 +315,18 @@ measure() {
   local url="http://127.0.0.1:$port/" out=$work/$target.wrk
   log "$target: warm-up ${warmup}s"
   run_wrk "$work/$target.warmup" -d "${warmup}s" "$url"
-  local before after rc
+  local before after rc load_before load_after load_field=""
   before=$(cpu_ticks "$@")
+  ((${#pin_load[@]})) && load_before=$(cpu_busy_ticks "$load_cpu")
   log "$target: measuring ${duration}s, $connections connections, $threads thread(s)"
   run_wrk "$out" -d "${duration}s" --timeout 5s -s "$work/report.lua" "$url"
   rc=$?
   after=$(cpu_ticks "$@")
+  if ((${#pin_load[@]})); then
+    load_after=$(cpu_busy_ticks "$load_cpu")
+    load_field=" load_busy=$((${load_after% *} - ${load_before% *}))"
+    load_field+=" load_total=$((${load_after#* } - ${load_before#* }))"
+  fi
   local hwm
   hwm=$(status_kb VmHWM "$@")
   local line reason="" p
@@ -331,8 +344,9 @@ measure() {
     [[ $target == pilotfish* ]] || run_failed=1
     return
   fi
-  printf '%s\tok\t%s cpu_ticks=%s hwm_kb=%s\t%s\n' "$target" "${line#PFBENCH }" \
-    "$((after - before))" "$hwm" "$what" >>"$results"
+  printf '%s\tok\t%s user_ticks=%s sys_ticks=%s hwm_kb=%s%s\t%s\n' "$target" "${line#PFBENCH }" \
+    "$((${after% *} - ${before% *}))" "$((${after#* } - ${before#* }))" "$hwm" "$load_field" \
+    "$what" >>"$results"
 }
 
 skip() {
@@ -600,7 +614,9 @@ for line in open(path):
     fields, what = rest.split("\t")
     kv = dict(f.split("=") for f in fields.split())
     n = int(kv["requests"])
-    cpu_s = int(kv["cpu_ticks"]) / clk_tck
+    user_s, sys_s = int(kv["user_ticks"]) / clk_tck, int(kv["sys_ticks"]) / clk_tck
+    cpu_s = user_s + sys_s
+    load_total = int(kv.get("load_total", 0))
     runs.setdefault(target, []).append({
         "status": "ok",
         "requests": n,
@@ -611,6 +627,10 @@ for line in open(path):
         "errors_by_kind": {k: int(kv[k]) for k in ("connect", "read", "write", "status", "timeout")},
         "cpu_s": cpu_s,
         "cpu_s_per_100k": cpu_s / n * 1e5 if n else None,
+        "user_s_per_100k": user_s / n * 1e5 if n else None,
+        "sys_s_per_100k": sys_s / n * 1e5 if n else None,
+        # Share of the load CPU (wrk + upstream) that was busy; None when unpinned.
+        "load_cpu_busy": int(kv["load_busy"]) / load_total if load_total else None,
         "peak_rss_kb": int(kv["hwm_kb"]),
         "processes": what,
     })
@@ -626,8 +646,9 @@ for target, rs in runs.items():
     ordered = sorted(rs, key=lambda r: r["rps"])
     med = dict(ordered[(len(ordered) - 1) // 2])
     if len(rs) > 1:
-        med["rounds"] = [{"rps": r["rps"], "cpu_s_per_100k": r["cpu_s_per_100k"],
-                          "p99_us": r["p99_us"]} for r in rs]
+        med["rounds"] = [{k: r[k] for k in ("rps", "cpu_s_per_100k", "user_s_per_100k",
+                                             "sys_s_per_100k", "load_cpu_busy", "p99_us")}
+                         for r in rs]
     results[target] = med
 
 def ms(us): return f"{us / 1000:.3f}"
@@ -639,8 +660,8 @@ print(f"upstream: nginx return 200, 128-byte body; CPU pinning: {pinning}")
 if rounds > 1:
     print(f"{rounds} interleaved rounds: each row is the target's median run by req/s")
 print()
-cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "peak RSS MiB",
-        "measured processes"]
+cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "user", "kernel",
+        "load CPU", "peak RSS MiB", "measured processes"]
 rows = []
 for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "pilotfish-policy", "nginx",
           "haproxy"):
@@ -650,12 +671,15 @@ for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "pilotf
     if r["status"] != "ok":
         rows.append([t, r["status"].upper() + ": " + r["reason"]])
         continue
-    cpu = "-" if r["cpu_s_per_100k"] is None else f"{r['cpu_s_per_100k']:.3f}"
-    rows.append([t, f"{r['rps']:.0f}", ms(r["p50_us"]), ms(r["p99_us"]), str(r["errors"]), cpu,
-                 f"{r['peak_rss_kb'] / 1024:.1f}", r["processes"]])
+    def per_100k(key): return "-" if r[key] is None else f"{r[key]:.3f}"
+    load = "-" if r["load_cpu_busy"] is None else f"{100 * r['load_cpu_busy']:.0f}%"
+    rows.append([t, f"{r['rps']:.0f}", ms(r["p50_us"]), ms(r["p99_us"]), str(r["errors"]),
+                 per_100k("cpu_s_per_100k"), per_100k("user_s_per_100k"),
+                 per_100k("sys_s_per_100k"), load, f"{r['peak_rss_kb'] / 1024:.1f}",
+                 r["processes"]])
 widths = [max([len(c)] + [len(row[i]) for row in rows if len(row) > 2 or i == 0])
           for i, c in enumerate(cols)]
-right = {1, 2, 3, 4, 5, 6}
+right = {1, 2, 3, 4, 5, 6, 7, 8, 9}
 def fmt(row):
     if len(row) == 2:
         return f"{row[0]:<{widths[0]}}  {row[1]}"
@@ -669,6 +693,14 @@ print()
 if "direct" in results:
     print("direct: the upstream nginx worker alone (moved to CPU 0 for its run); its CPU and RSS "
           "are the upstream's.")
+print("user / kernel: the CPU s/100k split; load CPU: how busy the CPU running wrk and the "
+      "upstream was.")
+busy = {t: r["load_cpu_busy"] for t, r in results.items()
+        if t != "direct" and r.get("status") == "ok" and r.get("load_cpu_busy") is not None}
+if busy and max(busy.values()) >= 0.9:
+    print(f"note: the load CPU was {100 * min(busy.values()):.0f}-{100 * max(busy.values()):.0f}% "
+          "busy during the proxy runs: wrk and the upstream were near their own limit, so req/s "
+          "ratios understate how the proxies differ; the CPU-per-request ratios below do not.")
 
 ratios = {}
 pf = results.get("pilotfish", {})
@@ -684,6 +716,18 @@ for peer in ("direct", "nginx", "haproxy"):
     else:
         ratios[f"pilotfish_rps_vs_{peer}"] = None
         print(f"pilotfish req/s / {peer + ' req/s:':<14} n/a")
+# Requests per CPU-second, relative: how much more a core running pilotfish serves than a core
+# running the peer, independent of whether the load side kept up.
+for peer in ("nginx", "haproxy"):
+    p = results.get(peer, {})
+    if peer not in results:
+        continue
+    if pf.get("cpu_s_per_100k") and p.get("cpu_s_per_100k"):
+        ratios[f"pilotfish_per_cpu_vs_{peer}"] = p["cpu_s_per_100k"] / pf["cpu_s_per_100k"]
+        print(f"pilotfish req per CPU-second / {peer + ':':<8} "
+              f"{ratios[f'pilotfish_per_cpu_vs_{peer}']:.2f}")
+    else:
+        ratios[f"pilotfish_per_cpu_vs_{peer}"] = None
 def variant_ratio(key, target, base, what, base_required=False):
     """target req/s over base req/s when target ran (and base, if required); n/a if either
     failed or base did not run."""
