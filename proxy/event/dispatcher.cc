@@ -76,15 +76,15 @@ void Dispatcher::Post(std::function<void()> cb) {
 }
 
 void Dispatcher::DeferredDelete(std::unique_ptr<DeferredDeletable> obj) {
+  // The loop must reach its check phase even if nothing else is pending.
+  if (deferred_.empty()) StartIdle();
   deferred_.push_back(std::move(obj));
-  // Make sure the loop iterates to reach the check phase even if nothing else is pending.
-  uv_async_send(async_);
 }
 
 void Dispatcher::ScheduleFlush(Flushable* f) {
   if (f->flush_scheduled_) return;
   f->flush_scheduled_ = true;
-  if (to_flush_.empty()) uv_idle_start(idle_, [](uv_idle_t*) {});
+  if (to_flush_.empty()) StartIdle();
   to_flush_.push_back(f);
 }
 
@@ -92,7 +92,15 @@ void Dispatcher::CancelFlush(Flushable* f) {
   if (!f->flush_scheduled_) return;
   f->flush_scheduled_ = false;
   std::erase(to_flush_, f);
-  if (to_flush_.empty()) uv_idle_stop(idle_);
+  StopIdleIfDone();
+}
+
+void Dispatcher::StartIdle() {
+  uv_idle_start(idle_, [](uv_idle_t*) {});
+}
+
+void Dispatcher::StopIdleIfDone() {
+  if (to_flush_.empty() && deferred_.empty()) uv_idle_stop(idle_);
 }
 
 void Dispatcher::RunFlushes() {
@@ -103,7 +111,7 @@ void Dispatcher::RunFlushes() {
     f->flush_scheduled_ = false;
     f->Flush();
   }
-  uv_idle_stop(idle_);
+  StopIdleIfDone();
 }
 
 void Dispatcher::Run() {
@@ -139,6 +147,7 @@ void Dispatcher::OnCheck(uv_check_t* handle) {
   if (self == nullptr) return;
   self->RunFlushes();
   self->ClearDeferred();
+  self->StopIdleIfDone();
 }
 
 void Dispatcher::RunPosted() {

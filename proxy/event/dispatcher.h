@@ -96,13 +96,18 @@ class Dispatcher {
   void RunPosted();
   void RunFlushes();
   void ClearDeferred();
+  void StartIdle();
+  void StopIdleIfDone();  // once nothing is left to flush or delete
 
   std::string name_;
   TimeSource& time_;
   uv_loop_t loop_;
   uv_async_t* async_;  // heap: closed before the loop
   uv_check_t* check_;
-  uv_idle_t* idle_;  // active while flushes are pending, so the loop does not block in poll
+  // Active while flushes or deferred deletes are pending, so the loop does not block in poll
+  // before its check phase runs them. (Not the async handle: waking through it costs an
+  // eventfd write and read per loop iteration.)
+  uv_idle_t* idle_;
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
