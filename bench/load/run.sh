@@ -27,6 +27,10 @@ usage: bench/load/run.sh [options]
   --rounds N        run every target N times, interleaved (round 1 runs them all, then round
                     2, ...), and report each target's median run by req/s (default 1); on a
                     shared machine a burst of noise then hits one run, not one target
+  --callgrind       run each proxy under valgrind's callgrind and report the user-space
+                    instructions it executes per request (exact and repeatable, whatever the
+                    machine's noise; kernel work is not counted); req/s and CPU figures are then
+                    those of a program slowed ~50x and mean nothing; not with target direct
   --json FILE       also write the results as JSON to FILE
   --no-pin          do not pin processes to CPUs with taskset
   --keep            keep the temp directory (configs, logs, raw wrk output) and print its path
@@ -49,6 +53,7 @@ json_out=""
 pin=1
 smoke=0
 keep=0
+callgrind=0
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 need_value() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"; }
@@ -66,6 +71,7 @@ while [[ $# -gt 0 ]]; do
     --no-pin) pin=0; shift ;;
     --keep) keep=1; shift ;;
     --smoke) smoke=1; shift ;;
+    --callgrind) callgrind=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -89,10 +95,24 @@ for w in "${wanted[@]}"; do
   [[ " ${all_targets[*]} " == *" $w "* ]] || die "--only: unknown target '$w'"
 done
 ((${#targets[@]} > 0)) || die "--only selected no target"
+if ((callgrind)); then
+  [[ " ${targets[*]} " != *" direct "* ]] || die "--callgrind measures proxies: drop target direct"
+  if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
+    die "--callgrind needs valgrind and callgrind_control (apt-get install valgrind)"
+  fi
+fi
 
 for tool in wrk nginx python3 curl; do
   command -v "$tool" >/dev/null || die "$tool is required (tools/setup.sh installs it)"
 done
+
+# With --callgrind every proxy starts under callgrind, counting nothing until the measured run
+# (zeroed after the warm-up, dumped at its end); it starts slowly, so readiness waits longer.
+under_test=() ready_tries=50
+if ((callgrind)); then
+  under_test=(valgrind --tool=callgrind -q --callgrind-out-file="%q{PF_CG_DIR}/cg.%p")
+  ready_tries=600
+fi
 
 # CPU pinning: the process under test on CPU 0, wrk and the upstream on CPU 1.
 pin_proxy=() pin_load=()
@@ -111,6 +131,7 @@ if awk -v l="$loadavg" 'BEGIN { exit !(l > 0.5) }'; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pf-bench.XXXXXX") || die "mktemp failed"
+export PF_CG_DIR=$work
 pids=()  # every process we started, killed on exit
 
 stop_pid() {
@@ -190,7 +211,7 @@ children_of() { pgrep -P "$1" | tr '\n' ' '; }
 skip_reason=""
 wait_ready() {
   local name=$1 pid=$2 url=$3 i code rc
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < ready_tries; i++)); do
     if ! kill -0 "$pid" 2>/dev/null; then
       wait "$pid" 2>/dev/null
       rc=$?
@@ -211,7 +232,7 @@ wait_ready() {
   done
   local last
   last=$(tail -n 1 "$work/$name.log" 2>/dev/null)
-  skip_reason="$name did not answer on $url within 5 s${last:+ (last log line: $last)}"
+  skip_reason="$name did not answer on $url within $((ready_tries / 10)) s${last:+ (last log line: $last)}"
   return 1
 }
 
@@ -318,10 +339,23 @@ measure() {
   local before after rc load_before load_after load_field=""
   before=$(cpu_ticks "$@")
   ((${#pin_load[@]})) && load_before=$(cpu_busy_ticks "$load_cpu")
+  ((callgrind)) && callgrind_control -z "$@" >/dev/null
   log "$target: measuring ${duration}s, $connections connections, $threads thread(s)"
   run_wrk "$out" -d "${duration}s" --timeout 5s -s "$work/report.lua" "$url"
   rc=$?
   after=$(cpu_ticks "$@")
+  local ir_field=""
+  if ((callgrind)); then
+    # The dump holds what ran since the zero: each process's "totals:" line, summed.
+    callgrind_control -d "$@" >/dev/null
+    local ir=0 p t
+    for p in "$@"; do
+      t=$(awk '/^totals:/ {print $2}' "$work/cg.$p".* 2>/dev/null | tail -n 1)
+      ir=$((ir + ${t:-0}))
+      rm -f "$work/cg.$p".*
+    done
+    ir_field=" user_instructions=$ir"
+  fi
   if ((${#pin_load[@]})); then
     load_after=$(cpu_busy_ticks "$load_cpu")
     load_field=" load_busy=$((${load_after% *} - ${load_before% *}))"
@@ -345,7 +379,7 @@ measure() {
     return
   fi
   printf '%s\tok\t%s user_ticks=%s sys_ticks=%s hwm_kb=%s%s\t%s\n' "$target" "${line#PFBENCH }" \
-    "$((${after% *} - ${before% *}))" "$((${after#* } - ${before#* }))" "$hwm" "$load_field" \
+    "$((${after% *} - ${before% *}))" "$((${after#* } - ${before#* }))" "$hwm" "$load_field$ir_field" \
     "$what" >>"$results"
 }
 
@@ -375,6 +409,8 @@ run_nginx() {
   port=$(free_port)
   {
     nginx_common "$dir"
+    # callgrind cannot be driven in a forked worker: there the master does the work itself.
+    ((callgrind)) && echo "master_process off;"
     cat <<EOF
 http {
   access_log off;
@@ -397,7 +433,8 @@ $(nginx_temp_paths "$dir")
 }
 EOF
   } >"$dir/nginx.conf"
-  "${pin_proxy[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$work/nginx.log" 2>&1 &
+  "${pin_proxy[@]}" "${under_test[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
+    >"$work/nginx.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   if ! wait_ready nginx "$pid" "http://127.0.0.1:$port/"; then
@@ -405,8 +442,12 @@ EOF
   else
     local workers
     workers=$(children_of "$pid")
-    # shellcheck disable=SC2086
-    measure nginx "$port" "nginx worker process (master idle, not counted)" $workers
+    if ((callgrind)); then
+      measure nginx "$port" "nginx, one process (master_process off)" "$pid"
+    else
+      # shellcheck disable=SC2086
+      measure nginx "$port" "nginx worker process (master idle, not counted)" $workers
+    fi
   fi
   stop_pid "$pid"
 }
@@ -440,7 +481,7 @@ backend be
 EOF
   # -db: foreground, no master-worker: one process does all the work. maxconn stays at 4096:
   # HAProxy wants about 2 x maxconn file descriptors and refuses to start above the hard limit.
-  "${pin_proxy[@]}" haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+  "${pin_proxy[@]}" "${under_test[@]}" haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   if ! wait_ready haproxy "$pid" "http://127.0.0.1:$port/"; then
@@ -569,7 +610,7 @@ EOF
   if [[ $target == pilotfish-observed ]]; then
     sed -i 's/^    filter_chains:/    traffic_direction: OUTBOUND\n    filter_chains:/' "$work/$target.yaml"
   fi
-  "${pin_proxy[@]}" "$pilotfish" -c "$work/$target.yaml" --concurrency 1 -l warning \
+  "${pin_proxy[@]}" "${under_test[@]}" "$pilotfish" -c "$work/$target.yaml" --concurrency 1 -l warning \
     "${extra_args[@]}" >"$work/$target.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -631,6 +672,9 @@ for line in open(path):
         "sys_s_per_100k": sys_s / n * 1e5 if n else None,
         # Share of the load CPU (wrk + upstream) that was busy; None when unpinned.
         "load_cpu_busy": int(kv["load_busy"]) / load_total if load_total else None,
+        # --callgrind: user-space instructions per request, all measured processes together.
+        "user_instructions_per_request":
+            int(kv["user_instructions"]) / n if "user_instructions" in kv and n else None,
         "peak_rss_kb": int(kv["hwm_kb"]),
         "processes": what,
     })
@@ -647,7 +691,8 @@ for target, rs in runs.items():
     med = dict(ordered[(len(ordered) - 1) // 2])
     if len(rs) > 1:
         med["rounds"] = [{k: r[k] for k in ("rps", "cpu_s_per_100k", "user_s_per_100k",
-                                             "sys_s_per_100k", "load_cpu_busy", "p99_us")}
+                                             "sys_s_per_100k", "load_cpu_busy", "p99_us",
+                                             "user_instructions_per_request")}
                          for r in rs]
     results[target] = med
 
@@ -662,6 +707,9 @@ if rounds > 1:
 print()
 cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "user", "kernel",
         "load CPU", "peak RSS MiB", "measured processes"]
+counted = any(r.get("user_instructions_per_request") for r in results.values())
+if counted:
+    cols.insert(9, "user instr/req")
 rows = []
 for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "pilotfish-policy", "nginx",
           "haproxy"):
@@ -677,9 +725,12 @@ for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "pilotf
                  per_100k("cpu_s_per_100k"), per_100k("user_s_per_100k"),
                  per_100k("sys_s_per_100k"), load, f"{r['peak_rss_kb'] / 1024:.1f}",
                  r["processes"]])
+    if counted:
+        ir = r.get("user_instructions_per_request")
+        rows[-1].insert(9, "-" if ir is None else f"{ir:.0f}")
 widths = [max([len(c)] + [len(row[i]) for row in rows if len(row) > 2 or i == 0])
           for i, c in enumerate(cols)]
-right = {1, 2, 3, 4, 5, 6, 7, 8, 9}
+right = set(range(1, len(cols) - 1))
 def fmt(row):
     if len(row) == 2:
         return f"{row[0]:<{widths[0]}}  {row[1]}"
@@ -695,6 +746,9 @@ if "direct" in results:
           "are the upstream's.")
 print("user / kernel: the CPU s/100k split; load CPU: how busy the CPU running wrk and the "
       "upstream was.")
+if counted:
+    print("callgrind run: user instr/req is exact; every other figure is of programs slowed "
+          "~50x by valgrind and is not a performance figure.")
 busy = {t: r["load_cpu_busy"] for t, r in results.items()
         if t != "direct" and r.get("status") == "ok" and r.get("load_cpu_busy") is not None}
 if busy and max(busy.values()) >= 0.9:
@@ -728,6 +782,14 @@ for peer in ("nginx", "haproxy"):
               f"{ratios[f'pilotfish_per_cpu_vs_{peer}']:.2f}")
     else:
         ratios[f"pilotfish_per_cpu_vs_{peer}"] = None
+if counted:
+    for peer in ("nginx", "haproxy"):
+        a = pf.get("user_instructions_per_request")
+        b = results.get(peer, {}).get("user_instructions_per_request")
+        if peer in results:
+            ratios[f"pilotfish_user_instructions_vs_{peer}"] = a / b if a and b else None
+            print(f"pilotfish user instructions per request / {peer + ':':<8} "
+                  + (f"{a / b:.2f}" if a and b else "n/a"))
 def variant_ratio(key, target, base, what, base_required=False):
     """target req/s over base req/s when target ran (and base, if required); n/a if either
     failed or base did not run."""
@@ -763,7 +825,8 @@ if json_out:
         "host": os.uname().nodename, "cpus": os.cpu_count(),
         "config": {"connections": connections, "duration_s": duration, "threads": threads,
                    "warmup_s": warmup, "pinning": pinning, "upstream": "nginx return 200, 128 B",
-                   "smoke": smoke, "loadavg_before": loadavg, "rounds": rounds},
+                   "smoke": smoke, "loadavg_before": loadavg, "rounds": rounds,
+                   "callgrind": counted},
         "targets": results,
         "pilotfish_idle_rss_kb": int(idle_rss) if idle_rss else None,
         "ratios": ratios,
