@@ -7,11 +7,6 @@
 namespace pilotfish::http {
 namespace {
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
 }  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -22,42 +17,104 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+namespace {
+// `stored` is lower-case already (every way in lower-cases it): only `name` needs folding.
+inline bool NameIs(const std::string& stored, std::string_view name) {
+  if (stored.size() != name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (stored[i] != Lower(name[i])) return false;
+  }
+  return true;
+}
+
+// Spares kept per map, and the largest buffers worth keeping: a request with a huge header
+// does not pin that memory in the pool.
+constexpr size_t kMaxSpareEntries = 32;
+constexpr size_t kMaxSpareName = 256;
+constexpr size_t kMaxSpareValue = 1024;
+}  // namespace
+
+HeaderMap::Entry& HeaderMap::AppendEmpty() {
+  if (spare_.empty()) return entries_.emplace_back();
+  entries_.push_back(std::move(spare_.back()));
+  spare_.pop_back();
+  return entries_.back();
+}
+
+void HeaderMap::Retire(Entry&& e) {
+  if (spare_.size() >= kMaxSpareEntries || e.first.capacity() > kMaxSpareName ||
+      e.second.capacity() > kMaxSpareValue) {
+    return;
+  }
+  e.first.clear();
+  e.second.clear();
+  spare_.push_back(std::move(e));
+}
+
+void HeaderMap::PopBack() {
+  Retire(std::move(entries_.back()));
+  entries_.pop_back();
+}
+
+void HeaderMap::Clear() {
+  while (!entries_.empty()) PopBack();
+}
+
 void HeaderMap::Add(std::string_view name, std::string_view value) {
-  entries_.emplace_back(ToLower(name), std::string(value));
+  Entry& e = AppendEmpty();
+  e.first.assign(name);
+  for (char& c : e.first) c = Lower(c);
+  e.second.assign(value);
+}
+
+// Removes the entries from index `from` on that match `pred`, keeping the order of the rest.
+// Entries are swapped, not moved, so every string keeps its buffer for reuse.
+template <typename Pred>
+size_t HeaderMap::RemoveIf(size_t from, Pred pred) {
+  size_t kept = from;  // [kept, i) holds the entries to remove
+  for (size_t i = from; i < entries_.size(); ++i) {
+    if (pred(entries_[i])) continue;
+    if (kept != i) std::swap(entries_[kept], entries_[i]);
+    ++kept;
+  }
+  const size_t removed = entries_.size() - kept;
+  while (entries_.size() > kept) PopBack();
+  return removed;
 }
 
 void HeaderMap::Set(std::string_view name, std::string_view value) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const Entry& e) { return EqualsIgnoreCase(e.first, name); });
-  if (it == entries_.end()) {
-    Add(name, value);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (!NameIs(entries_[i].first, name)) continue;
+    entries_[i].second.assign(value);
+    RemoveIf(i + 1, [&](const Entry& e) { return NameIs(e.first, name); });
     return;
   }
-  it->second.assign(value);
-  auto rest = std::remove_if(it + 1, entries_.end(),
-                             [&](const Entry& e) { return EqualsIgnoreCase(e.first, name); });
-  entries_.erase(rest, entries_.end());
+  Add(name, value);
 }
 
 size_t HeaderMap::Remove(std::string_view name) {
-  auto rest = std::remove_if(entries_.begin(), entries_.end(),
-                             [&](const Entry& e) { return EqualsIgnoreCase(e.first, name); });
-  size_t n = static_cast<size_t>(entries_.end() - rest);
-  entries_.erase(rest, entries_.end());
-  return n;
+  return RemoveIf(0, [&](const Entry& e) { return NameIs(e.first, name); });
+}
+
+size_t HeaderMap::RemoveAll(std::initializer_list<std::string_view> names) {
+  return RemoveIf(0, [&](const Entry& e) {
+    for (std::string_view n : names) {
+      if (NameIs(e.first, n)) return true;
+    }
+    return false;
+  });
 }
 
 const std::string* HeaderMap::Get(std::string_view name) const {
   for (const Entry& e : entries_) {
-    if (EqualsIgnoreCase(e.first, name)) return &e.second;
+    if (NameIs(e.first, name)) return &e.second;
   }
   return nullptr;
 }
 
 size_t HeaderMap::Count(std::string_view name) const {
-  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
-    return EqualsIgnoreCase(e.first, name);
-  }));
+  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(),
+                                           [&](const Entry& e) { return NameIs(e.first, name); }));
 }
 
 size_t HeaderMap::ByteSize() const {
@@ -65,6 +122,72 @@ size_t HeaderMap::ByteSize() const {
   for (const Entry& e : entries_) n += e.first.size() + e.second.size();
   return n;
 }
+
+// ------------------------------------------------------------------ recycling of header blocks
+namespace {
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kPoolSize = 0;  // ASan must see every block freed
+#else
+constexpr size_t kPoolSize = 64;  // per thread and type: about the streams in flight at once
+#endif
+
+// Set when the calling thread's pool has been destroyed (thread exit): blocks freed after
+// that are deleted. A plain bool, so reading it late is fine.
+template <typename T>
+thread_local bool pool_gone = false;
+
+template <typename T>
+struct Pool {
+  std::vector<T*> free;
+  Pool() { free.reserve(kPoolSize); }
+  ~Pool() {
+    for (T* p : free) delete p;
+    pool_gone<T> = true;
+  }
+};
+
+template <typename T>
+std::vector<T*>* ThreadPool() {
+  if (kPoolSize == 0 || pool_gone<T>) return nullptr;
+  thread_local Pool<T> pool;
+  return &pool.free;
+}
+
+// Back to exactly what a new block holds, keeping only the header storage.
+template <typename T>
+void ResetForReuse(T& h) {
+  HeaderMap kept = std::move(h.headers);
+  kept.Clear();
+  h = T();
+  h.headers = std::move(kept);
+}
+
+template <typename T>
+T* Take() {
+  std::vector<T*>* pool = ThreadPool<T>();
+  if (pool == nullptr || pool->empty()) return new T();
+  T* p = pool->back();
+  pool->pop_back();
+  return p;
+}
+}  // namespace
+
+template <typename T>
+void RecyclingDelete<T>::operator()(T* p) const {
+  std::vector<T*>* pool = ThreadPool<T>();
+  if (pool == nullptr || pool->size() >= kPoolSize) {
+    delete p;
+    return;
+  }
+  ResetForReuse(*p);
+  pool->push_back(p);
+}
+
+template struct RecyclingDelete<RequestHeaders>;
+template struct RecyclingDelete<ResponseHeaders>;
+
+RequestHeadersPtr NewRequestHeaders() { return RequestHeadersPtr(Take<RequestHeaders>()); }
+ResponseHeadersPtr NewResponseHeaders() { return ResponseHeadersPtr(Take<ResponseHeaders>()); }
 
 const std::string* RequestHeaders::GetAny(std::string_view name) const {
   if (!name.empty() && name[0] == ':') {

@@ -149,12 +149,8 @@ struct ParserBase {
     in_field = false;
   }
 
-  std::string& CurrentName() {
-    return block ? block->mutable_entries().back().first : scratch_name;
-  }
-  std::string& CurrentValue() {
-    return block ? block->mutable_entries().back().second : scratch_value;
-  }
+  std::string& CurrentName() { return block ? block->back().first : scratch_name; }
+  std::string& CurrentValue() { return block ? block->back().second : scratch_value; }
 
   int CountBytes(size_t n) {
     block_bytes += n;
@@ -175,7 +171,7 @@ struct ParserBase {
       in_field = true;
       if (++block_count > limits.max_headers_count) return Fail(431, kTooManyHeaders);
       if (block) {
-        block->mutable_entries().emplace_back();
+        block->AppendEmpty();
       } else {
         scratch_name.clear();
         scratch_value.clear();
@@ -280,8 +276,8 @@ struct ServerCodecImpl : ParserBase {
     keep_alive = false;
     expects_continue = false;
     is_upgrade = false;
-    request = std::make_unique<http::RequestHeaders>();
-    request->headers.mutable_entries().reserve(16);
+    request = http::NewRequestHeaders();
+    request->headers.Reserve(16);
     StartBlock(&request->headers);
     return 0;
   }
@@ -294,15 +290,14 @@ struct ServerCodecImpl : ParserBase {
 
   int OnValueComplete() {
     if (block == nullptr) return 0;  // a trailer: checked, then dropped
-    auto& entries = block->mutable_entries();
-    std::string& name = entries.back().first;
-    std::string& value = entries.back().second;
+    std::string& name = block->back().first;
+    std::string& value = block->back().second;
     TrimOws(value);
     if (name.size() == 4 && name == "host") {
       if (has_host || !ValidAuthority(value)) return Fail(400, kInvalidAuthority);
       has_host = true;
-      request->authority = std::move(value);
-      entries.pop_back();
+      request->authority.swap(value);  // the entry's buffer goes back with it
+      block->PopBack();
     } else if (name.size() == 6 && name == "expect") {
       expects_continue = http::EqualsIgnoreCase(value, "100-continue");
     }
@@ -531,8 +526,8 @@ struct ClientCodecImpl : ParserBase {
     until_close = false;
     interim = false;
     body_remaining = 0;
-    response = std::make_unique<http::ResponseHeaders>();
-    response->headers.mutable_entries().reserve(16);
+    response = http::NewResponseHeaders();
+    response->headers.Reserve(16);
     StartBlock(&response->headers);
     return 0;
   }
@@ -544,7 +539,7 @@ struct ClientCodecImpl : ParserBase {
   }
 
   int OnValueComplete() {
-    if (block != nullptr) TrimOws(block->mutable_entries().back().second);
+    if (block != nullptr) TrimOws(block->back().second);
     return 0;
   }
 

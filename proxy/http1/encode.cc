@@ -27,9 +27,8 @@ void AppendHex(std::string& out, uint64_t v) {
   out.append(buf, static_cast<size_t>(result.ptr - buf));
 }
 
-bool Is(const std::string& name, std::string_view lower_name) {
-  return http::EqualsIgnoreCase(name, lower_name);
-}
+// HeaderMap stores names lower-cased, so a plain comparison with a lower-case name suffices.
+bool Is(const std::string& name, std::string_view lower_name) { return name == lower_name; }
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 

@@ -168,42 +168,57 @@ void Connection::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 void Connection::Write(std::string_view data) { DoWrite(data, nullptr); }
 void Connection::Write(std::string&& data) { DoWrite(data, &data); }
 
+bool Connection::Writable() const {
+  return state_ != State::kClosed && state_ != State::kClosing && !shutdown_sent_;
+}
+
 void Connection::DoWrite(std::string_view data, std::string* owned) {
-  if (data.empty() || state_ == State::kClosed || state_ == State::kClosing || shutdown_sent_) {
-    return;
-  }
-  if (out_.empty() && owned != nullptr) {
+  if (data.empty() || !Writable()) return;
+  // Take over a large string rather than copy it; copy a small one into the kept buffer.
+  if (out_.empty() && owned != nullptr && owned->size() > out_.capacity()) {
     out_ = std::move(*owned);
   } else {
     out_.append(data);
   }
-  buffered_bytes_ += data.size();
+  Buffered(data.size());
+}
+
+void Connection::Buffered(size_t added) {
+  if (added == 0) return;
+  buffered_bytes_ += added;
   dispatcher_.ScheduleFlush(this);
   CheckWatermarks();
 }
 
+// A connection keeps its write buffer between flushes up to this size: the usual headers and
+// small bodies then need no allocation, and an idle connection holds little.
+constexpr size_t kKeptWriteBuffer = 16 * 1024;
+
 void Connection::Flush() {
   if (state_ == State::kClosed || out_.empty()) return;
-  std::string data = std::move(out_);
-  out_.clear();
-  std::string_view rest = data;
+  size_t written = 0;
   // Try the socket directly unless earlier writes are still queued (order) or connecting.
   if (state_ != State::kConnecting && in_flight_bytes_ == 0) {
-    uv_buf_t b = uv_buf_init(data.data(), static_cast<unsigned>(data.size()));
+    uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
     int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &b, 1);
     if (n > 0) {
-      bytes_written_ += static_cast<uint64_t>(n);
-      buffered_bytes_ -= static_cast<size_t>(n);
-      rest.remove_prefix(static_cast<size_t>(n));
+      written = static_cast<size_t>(n);
+      bytes_written_ += written;
+      buffered_bytes_ -= written;
     } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
       CloseSocket(CloseReason::kError);
       return;
     }
   }
-  if (!rest.empty()) {
-    QueueWrite(rest.size() == data.size() ? std::move(data) : std::string(rest));
-    if (state_ == State::kClosed) return;
+  if (written == 0) {
+    QueueWrite(std::move(out_));  // hand the whole buffer over: no copy
+    out_ = std::string();
+  } else {
+    if (written < out_.size()) QueueWrite(out_.substr(written));
+    out_.clear();
+    if (out_.capacity() > kKeptWriteBuffer) out_ = std::string();
   }
+  if (state_ == State::kClosed) return;
   CheckWatermarks();
   if (shutdown_sent_) DoShutdown();
   MaybeFinishFlushClose();

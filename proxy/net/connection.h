@@ -62,6 +62,20 @@ class Connection : public event::DeferredDeletable, public event::Flushable {
   // Close(kNoFlush) in the same iteration (e.g. a reset after a codec error) sends none of it.
   void Write(std::string_view data);
   void Write(std::string&& data);
+  // The same, for an encoder: `append(std::string&)` appends its output straight to the write
+  // buffer (and must only append), so no string of its own is allocated. It runs even when the
+  // connection no longer writes, for what it computes on the way; the output is then dropped.
+  template <typename AppendFn>
+  void WriteWith(AppendFn&& append) {
+    if (!Writable()) {
+      std::string dropped;
+      append(dropped);
+      return;
+    }
+    const size_t before = out_.size();
+    append(out_);
+    Buffered(out_.size() - before);
+  }
   // Sends FIN after everything buffered is written.
   void ShutdownWrite();
   enum class CloseType { kFlushWrite, kNoFlush };
@@ -98,6 +112,8 @@ class Connection : public event::DeferredDeletable, public event::Flushable {
   Connection(event::Dispatcher& dispatcher);
   void InitAddresses();
   void DoWrite(std::string_view data, std::string* owned);
+  bool Writable() const;
+  void Buffered(size_t added);  // `added` bytes were appended to out_
   void QueueWrite(std::string data);
   void DoShutdown();
   void OnWriteDone(size_t bytes, int status);
@@ -121,7 +137,7 @@ class Connection : public event::DeferredDeletable, public event::Flushable {
   bool read_eof_ = false;
   bool shutdown_sent_ = false;  // requested
   bool shutdown_done_ = false;  // uv_shutdown issued
-  std::string out_;             // written since the last flush
+  std::string out_;             // written since the last flush; its buffer is reused
   size_t in_flight_bytes_ = 0;  // handed to uv_write, not yet completed
   size_t buffered_bytes_ = 0;   // out_ + in flight: what the watermarks look at
   uint32_t high_watermark_ = 0;

@@ -299,7 +299,7 @@ void Http1ConnPool::OnClientConnectFailed(UpstreamClient* client, net::CloseReas
 }
 
 void Http1ConnPool::OnClientClosed(UpstreamClient* client) {
-  idle_.remove(client);
+  std::erase(idle_, client);
   cluster_->resources().connections.fetch_sub(1, std::memory_order_relaxed);
   host_->cx_active.fetch_sub(1, std::memory_order_relaxed);
   cluster_->stats().upstream_cx_active.Dec();
@@ -313,7 +313,7 @@ void Http1ConnPool::OnClientClosed(UpstreamClient* client) {
 
 void Http1ConnPool::Drain() {
   draining_ = true;
-  std::list<UpstreamClient*> idle;
+  std::deque<UpstreamClient*> idle;
   idle.swap(idle_);
   for (UpstreamClient* c : idle) c->connection_->Close();
 }

@@ -2,6 +2,7 @@
 // ones within the cluster's circuit-breaker limits, and queues streams waiting for one.
 #pragma once
 
+#include <deque>
 #include <list>
 #include <memory>
 #include <string>
@@ -41,6 +42,10 @@ class UpstreamClient : public net::ConnectionCallbacks, public event::DeferredDe
   void StartStream(UpstreamStreamCallbacks* callbacks, bool head_request);
   void Write(std::string&& data) { connection_->Write(std::move(data)); }
   void Write(std::string_view data) { connection_->Write(data); }
+  template <typename AppendFn>
+  void WriteWith(AppendFn&& append) {
+    connection_->WriteWith(std::forward<AppendFn>(append));
+  }
   void ReadDisable(bool disable) { connection_->ReadDisable(disable); }
   // Switches to raw tunnelling (after a 101 was forwarded).
   void EnterTunnel();
@@ -121,7 +126,7 @@ class Http1ConnPool {
   HostSharedPtr host_;
   ClusterInfoSharedPtr cluster_;
   std::list<std::unique_ptr<Pending>> pending_;
-  std::list<UpstreamClient*> idle_;  // connected, no stream
+  std::deque<UpstreamClient*> idle_;  // connected, no stream; a deque: no node per push
   std::list<std::unique_ptr<UpstreamClient>> clients_;
   uint32_t connecting_ = 0;
   bool draining_ = false;

@@ -337,9 +337,7 @@ http::FilterDataStatus RouterFilter::DecodeData(std::string_view data, bool end_
 }
 
 void RouterFilter::SendToUpstream(std::string_view data, bool end_stream) {
-  std::string out;
-  http1::EncodeBody(data, end_stream, framing_, out);
-  if (!out.empty()) client_->Write(std::move(out));
+  client_->WriteWith([&](std::string& out) { http1::EncodeBody(data, end_stream, framing_, out); });
   if (end_stream) {
     upstream_request_complete_ = true;
     callbacks_->stream_info().last_upstream_tx = callbacks_->dispatcher().time().Now();
@@ -358,8 +356,7 @@ void RouterFilter::LaunchMirrors() {
 
 void RouterFilter::StartGlobalTimer() {
   if (timeout_.count() == 0 || global_timer_) return;
-  global_timer_ =
-      std::make_unique<event::Timer>(callbacks_->dispatcher(), [this] { OnGlobalTimeout(); });
+  global_timer_.emplace(callbacks_->dispatcher(), [this] { OnGlobalTimeout(); });
   global_timer_->Enable(timeout_);
 }
 
@@ -484,10 +481,8 @@ void RouterFilter::OnPoolReady(upstream::UpstreamClient& client) {
   }
   // Envoy: only hosts with a name (DNS clusters, endpoints with a hostname) rewrite Host.
   if (auto_host_rewrite_ && !host_->hostname().empty()) request_->authority = host_->hostname();
-  std::string head;
-  head.reserve(256 + request_->headers.ByteSize());
-  http1::EncodeRequestHeaders(*request_, framing_, head);
-  client.Write(std::move(head));
+  client.WriteWith(
+      [&](std::string& out) { http1::EncodeRequestHeaders(*request_, framing_, out); });
   upstream_request_complete_ = false;
   if (upgrade_) {
     if (!body_.empty()) client.Write(std::move(body_));

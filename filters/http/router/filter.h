@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "filters/http/router/retry_state.h"
@@ -100,7 +101,7 @@ class RouterFilter : public http::DecoderFilter,
   // request_mirror_policies chosen for this request: the forwarded head and the whole body
   // (up to the buffer limit), sent when the request is complete.
   std::vector<std::string> mirror_clusters_;
-  std::unique_ptr<http::RequestHeaders> mirror_headers_;
+  http::RequestHeadersPtr mirror_headers_;
   std::string mirror_body_;
   void LaunchMirrors();
   http1::BodyFraming framing_ = http1::BodyFraming::kNone;
@@ -117,7 +118,7 @@ class RouterFilter : public http::DecoderFilter,
   bool upstream_keep_alive_ = true;
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point upstream_start_;
-  event::TimerPtr global_timer_;
+  std::optional<event::Timer> global_timer_;  // in place: every request with a timeout has one
   event::TimerPtr per_try_timer_;
   // Created with the first attempt that needs it and only disabled between attempts (it may be
   // the timer whose callback is running), destroyed with the filter.

@@ -1,7 +1,9 @@
 // ConnectionManager and ActiveStream: the HTTP/1 downstream side of the proxy.
 #include "filters/network/http_connection_manager/filter.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "proxy/common/str_util.h"
 #include "proxy/http/path_util.h"
@@ -9,30 +11,29 @@
 namespace pilotfish::filters::hcm {
 namespace {
 
-std::string GenerateUuid(server::Worker& worker) {
+// A random (version 4) UUID in `out`, as text.
+void GenerateUuid(server::Worker& worker, char (&out)[36]) {
   uint64_t a = worker.Random(), b = worker.Random();
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
+  std::fill(std::begin(out), std::end(out), '-');
   // 8-4-4-4-12 hex digits: a fills the first 16 digits, b the last 16.
   static constexpr int kPos[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11, 12, 14, 15, 16, 17,
                                    19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
   for (int i = 0; i < 16; ++i) out[kPos[i]] = kHex[(a >> (60 - 4 * i)) & 0xf];
   for (int i = 0; i < 16; ++i) out[kPos[16 + i]] = kHex[(b >> (60 - 4 * i)) & 0xf];
-  return out;
 }
 
 // Hop-by-hop headers describe one connection and are never forwarded; an upgrade keeps
 // Connection/Upgrade, which the next hop needs to agree to the switch.
 void RemoveHopByHopHeaders(http::HeaderMap& headers, bool upgrade) {
-  if (!upgrade) {
-    headers.Remove("connection");
-    headers.Remove("upgrade");
+  if (upgrade) {
+    headers.RemoveAll({"keep-alive", "proxy-connection", "transfer-encoding"});
+  } else {
+    headers.RemoveAll(
+        {"connection", "upgrade", "keep-alive", "proxy-connection", "transfer-encoding"});
   }
-  headers.Remove("keep-alive");
-  headers.Remove("proxy-connection");
-  headers.Remove("transfer-encoding");
 }
 
 }  // namespace
@@ -277,9 +278,8 @@ void ActiveStream::EncodeData(std::string_view data, bool end_stream) {
   if (response_complete_) return;
   info_.bytes_sent += data.size();
   cm_.Touch();
-  std::string out;
-  http1::EncodeBody(data, end_stream, response_framing_, out);
-  if (!out.empty()) cm_.connection().Write(std::move(out));
+  cm_.connection().WriteWith(
+      [&](std::string& out) { http1::EncodeBody(data, end_stream, response_framing_, out); });
   if (end_stream) {
     response_complete_ = true;
     info_.last_downstream_tx = dispatcher().time().Now();
@@ -533,7 +533,9 @@ void ConnectionManager::MutateRequestHeaders(http::RequestHeaders& h) {
     h.headers.Set("x-forwarded-proto", "http");
   }
   if (c.generate_request_id && !h.headers.Has("x-request-id")) {
-    h.headers.Set("x-request-id", GenerateUuid(worker_));
+    char uuid[36];
+    GenerateUuid(worker_, uuid);
+    h.headers.Set("x-request-id", std::string_view(uuid, sizeof(uuid)));
   }
   if (h.authority.empty() && h.version_minor == 0 && !c.default_host_for_http_10.empty()) {
     h.authority = c.default_host_for_http_10;
@@ -563,17 +565,16 @@ void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::Respons
   bool keep_alive =
       !close_after_response_ && !draining_ && !worker_.draining() &&
       !(worker_.health_check_failed() && listener_info_.drain_type == config::DrainType::kDefault);
-  std::string out;
-  out.reserve(256 + h.headers.ByteSize());
-  http1::EncodeResponseHeaders(h, stream.headers_->version_minor, stream.head_request_,
-                               keep_alive && !upgrade_response, out, &stream.response_framing_);
+  connection_->WriteWith([&](std::string& out) {
+    http1::EncodeResponseHeaders(h, stream.headers_->version_minor, stream.head_request_,
+                                 keep_alive && !upgrade_response, out, &stream.response_framing_);
+  });
   if (upgrade_response) {
     tunnel_ = true;
     stream.response_framing_ = http1::BodyFraming::kNone;
   }
   if (stream.response_framing_ == http1::BodyFraming::kUntilClose) close_after_response_ = true;
   if (!keep_alive) close_after_response_ = true;
-  connection_->Write(std::move(out));
 }
 
 void ConnectionManager::OnStreamComplete() {

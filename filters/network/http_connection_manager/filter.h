@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "filters/network/http_connection_manager/stats.h"
 #include "proxy/access_log/access_logger.h"
 #include "proxy/access_log/stream_observer.h"
@@ -86,7 +87,7 @@ class ActiveStream : public http::DecoderFilterCallbacks, public event::Deferred
   http::ResponseHeadersPtr response_headers_;             // as sent, for the access log
   ::pilotfish::router::RouteTableSharedPtr route_table_;  // owns what route_ points into
   ::pilotfish::router::RouteTable::Match route_;
-  std::vector<http::DecoderFilterPtr> filters_;
+  absl::InlinedVector<http::DecoderFilterPtr, 4> filters_;  // no allocation for a short chain
   size_t next_filter_ = 0;
   bool headers_end_stream_ = false;
   bool stopped_ = false;       // a filter stopped header iteration

@@ -1,0 +1,141 @@
+// HeaderMap (ordered, lower-cased names, spare entries reused) and the recycling of header blocks.
+#include "proxy/http/header_map.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace pilotfish::http {
+namespace {
+
+using Entries = std::vector<HeaderMap::Entry>;
+
+TEST(HeaderMapTest, AddLowerCasesNamesAndKeepsOrder) {
+  HeaderMap h;
+  h.Add("Content-Type", "text/plain");
+  h.Add("X-B", "1");
+  h.Add("x-a", "2");
+  EXPECT_EQ(h.entries(), (Entries{{"content-type", "text/plain"}, {"x-b", "1"}, {"x-a", "2"}}));
+  ASSERT_NE(h.Get("CONTENT-TYPE"), nullptr);
+  EXPECT_EQ(*h.Get("content-type"), "text/plain");
+  EXPECT_EQ(h.Get("content"), nullptr);
+}
+
+TEST(HeaderMapTest, SetReplacesTheFirstAndDropsTheOthersInPlace) {
+  HeaderMap h;
+  h.Add("a", "1");
+  h.Add("dup", "x");
+  h.Add("b", "2");
+  h.Add("DUP", "y");
+  h.Add("c", "3");
+  h.Set("Dup", "z");
+  EXPECT_EQ(h.entries(), (Entries{{"a", "1"}, {"dup", "z"}, {"b", "2"}, {"c", "3"}}));
+  h.Set("new", "v");
+  EXPECT_EQ(h.entries().back(), (HeaderMap::Entry{"new", "v"}));
+}
+
+TEST(HeaderMapTest, RemoveAndRemoveAllKeepTheOrderOfTheRest) {
+  HeaderMap h;
+  for (const char* n : {"connection", "a", "keep-alive", "b", "Connection", "c", "upgrade"}) {
+    h.Add(n, n);
+  }
+  EXPECT_EQ(h.Remove("CONNECTION"), 2u);
+  EXPECT_EQ(h.RemoveAll({"upgrade", "keep-alive", "absent"}), 2u);
+  EXPECT_EQ(h.entries(), (Entries{{"a", "a"}, {"b", "b"}, {"c", "c"}}));
+  EXPECT_EQ(h.Remove("absent"), 0u);
+  EXPECT_EQ(h.Count("a"), 1u);
+}
+
+// Removed entries come back as spares: what is added next must not carry old contents.
+TEST(HeaderMapTest, ReusedEntriesStartEmpty) {
+  HeaderMap h;
+  h.Add("a-long-header-name-over-sso", std::string(200, 'v'));
+  h.Add("b", "1");
+  h.Clear();
+  EXPECT_EQ(h.size(), 0u);
+  h.Add("c", "2");
+  HeaderMap::Entry& e = h.AppendEmpty();
+  EXPECT_TRUE(e.first.empty());
+  EXPECT_TRUE(e.second.empty());
+  e.first = "d";
+  e.second = "3";
+  h.PopBack();
+  EXPECT_EQ(h.entries(), (Entries{{"c", "2"}}));
+  EXPECT_EQ(h.ByteSize(), 2u);
+}
+
+TEST(HeaderMapTest, CopiesCarryOnlyLiveEntries) {
+  HeaderMap h;
+  h.Add("a", "1");
+  h.Add("b", "2");
+  h.Remove("a");
+  HeaderMap copy = h;
+  EXPECT_EQ(copy.entries(), (Entries{{"b", "2"}}));
+  HeaderMap assigned;
+  assigned.Add("z", "9");
+  assigned = h;
+  EXPECT_EQ(assigned.entries(), (Entries{{"b", "2"}}));
+}
+
+// A recycled block must hold exactly what a new one does.
+TEST(HeaderBlockRecyclingTest, ARecycledRequestBlockIsLikeANewOne) {
+  const RequestHeaders fresh;
+  for (int round = 0; round < 3; ++round) {
+    RequestHeadersPtr h = NewRequestHeaders();
+    EXPECT_EQ(h->method, fresh.method);
+    EXPECT_EQ(h->path, fresh.path);
+    EXPECT_EQ(h->authority, fresh.authority);
+    EXPECT_EQ(h->scheme, fresh.scheme);
+    EXPECT_EQ(h->version_minor, fresh.version_minor);
+    EXPECT_EQ(h->headers.size(), 0u);
+    h->method = "POST";
+    h->path = "/a/path/longer/than/the/small/string/buffer";
+    h->authority = "example.com";
+    h->scheme = "https";
+    h->version_minor = 0;
+    h->headers.Add("x-request-id", "0123456789abcdef0123456789abcdef0123");
+  }
+}
+
+TEST(HeaderBlockRecyclingTest, ARecycledResponseBlockIsLikeANewOne) {
+  for (int round = 0; round < 3; ++round) {
+    ResponseHeadersPtr h = NewResponseHeaders();
+    EXPECT_EQ(h->status, 200);
+    EXPECT_TRUE(h->reason.empty());
+    EXPECT_EQ(h->headers.size(), 0u);
+    h->status = 503;
+    h->reason = "Service Unavailable";
+    h->headers.Add("date", "Thu, 03 Dec 2026 17:00:00 GMT");
+  }
+}
+
+TEST(HeaderBlockRecyclingTest, BlocksAreReusedOutsideAsan) {
+  RequestHeaders* first = nullptr;
+  {
+    RequestHeadersPtr h = NewRequestHeaders();
+    first = h.get();
+  }
+  RequestHeadersPtr again = NewRequestHeaders();
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan builds do not recycle (every block is freed)";
+#else
+  EXPECT_EQ(again.get(), first);
+#endif
+}
+
+// Pointers made with make_unique convert, and a block freed on another thread goes to that
+// thread's pool (or is deleted) without touching this one's.
+TEST(HeaderBlockRecyclingTest, MakeUniqueBlocksAndOtherThreadsAreFine) {
+  RequestHeadersPtr h = std::make_unique<RequestHeaders>();
+  h->path = "/x";
+  std::thread t([p = std::move(h)]() mutable { p.reset(); });
+  t.join();
+  RequestHeadersPtr next = NewRequestHeaders();
+  EXPECT_TRUE(next->path.empty());
+}
+
+}  // namespace
+}  // namespace pilotfish::http
