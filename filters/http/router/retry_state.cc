@@ -63,7 +63,9 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
                                                http::RequestHeaders& headers) {
   const config::RetryPolicy* policy = route_policy != nullptr ? route_policy : vhost_policy;
   static const config::RetryPolicy kNoPolicy;
-  std::unique_ptr<RetryState> s(new RetryState());
+  // Built on the stack: most requests end up with no retry state, and then allocate nothing.
+  RetryState local;
+  RetryState* s = &local;
   s->policy_ = policy != nullptr ? policy : &kNoPolicy;
   if (policy != nullptr) {
     for (const std::string& t : policy->retry_on) s->retry_on_ |= ParseRetryOn(t);
@@ -99,14 +101,12 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
     uint64_t ms;
     if (ParseInt(std::string_view(*t), &ms)) s->per_try_timeout_ = std::chrono::milliseconds(ms);
   }
-  headers.headers.Remove("x-envoy-retry-on");
-  headers.headers.Remove("x-envoy-retriable-status-codes");
-  headers.headers.Remove("x-envoy-max-retries");
-  headers.headers.Remove("x-envoy-upstream-rq-per-try-timeout-ms");
+  headers.headers.RemoveAll({"x-envoy-retry-on", "x-envoy-retriable-status-codes",
+                             "x-envoy-max-retries", "x-envoy-upstream-rq-per-try-timeout-ms"});
   if (s->retry_on_ == 0 && !s->per_try_timeout_ && s->per_try_idle_timeout().count() == 0) {
     return nullptr;
   }
-  return s;
+  return std::unique_ptr<RetryState>(new RetryState(std::move(local)));
 }
 
 bool RetryState::MatchesReset(Reset reset, bool request_sent) const {
