@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <string_view>
 #include <thread>
+#include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "bootstrap/access_logs.h"
 #include "bootstrap/dynamic_config.h"
@@ -358,21 +361,21 @@ void Server::SetHosts(const std::string& cluster, const std::vector<HostSpec>& s
   // Reuse the Host of an unchanged (address, hostname, weight): its pools and outlier state stay.
   auto hosts = std::make_shared<upstream::HostSet>();
   hosts->hosts.reserve(specs.size());  // kept for the cluster's life: no growth slack
-  auto it = hosts_.find(cluster);
-  for (const auto& spec : specs) {
-    upstream::HostSharedPtr reuse;
-    if (it != hosts_.end()) {
-      for (const auto& h : it->second->hosts) {
-        if (h->address() == spec.address && h->hostname() == spec.hostname &&
-            h->weight() == spec.weight) {
-          reuse = h;
-          break;
-        }
-      }
+  // The previous hosts by identity, so a cluster of n endpoints updates in O(n), not O(n^2);
+  // the first of duplicate old hosts is the one reused, as a linear search would find.
+  using Key = std::tuple<net::Address, std::string_view, uint32_t>;
+  absl::flat_hash_map<Key, const upstream::HostSharedPtr*> previous;
+  if (auto it = hosts_.find(cluster); it != hosts_.end()) {
+    previous.reserve(it->second->hosts.size());
+    for (const auto& h : it->second->hosts) {
+      previous.try_emplace(Key{h->address(), h->hostname(), h->weight()}, &h);
     }
-    hosts->hosts.push_back(reuse != nullptr ? reuse
-                                            : std::make_shared<upstream::Host>(
-                                                  spec.address, spec.hostname, spec.weight));
+  }
+  for (const auto& spec : specs) {
+    auto found = previous.find(Key{spec.address, spec.hostname, spec.weight});
+    hosts->hosts.push_back(found != previous.end() ? *found->second
+                                                   : std::make_shared<upstream::Host>(
+                                                         spec.address, spec.hostname, spec.weight));
   }
   hosts_[cluster] = hosts;
   PublishHosts(cluster, hosts);

@@ -169,6 +169,34 @@ class StateOfTheWorldTest(XdsCase):
                      timeout=15, what="only e3 serving")
         self.assertEqual({served_by(self.get(self.port)) for _ in range(20)}, {"e3"})
 
+    def test_unchanged_endpoints_keep_their_host_across_an_eds_update(self):
+        """As Envoy: an endpoint still in the new assignment (same address, hostname, weight)
+        keeps its Host, so its counters (and pools, outlier state) survive the push; a changed
+        one starts afresh."""
+        echoes = [self.start_echo(f"e{i}") for i in range(3)]
+        proxy = self.start_synced_proxy([echoes[0]])
+        self.push("eds", [assignment("c0", [echoes[0].port, echoes[1].port])])
+        h.poll_until(lambda: {served_by(self.get(self.port)) for _ in range(20)} == {"e0", "e1"},
+                     timeout=15, what="e0 and e1 serving")
+
+        def rq_total(echo):
+            key = f"c0::127.0.0.1:{echo.port}::rq_total::"
+            body = h.http_request(proxy.admin_port, "GET", "/clusters").body.decode()
+            for line in body.splitlines():
+                if line.startswith(key):
+                    return int(line[len(key):])
+            return None
+        before = [rq_total(echoes[0]), rq_total(echoes[1])]
+        self.assertTrue(all(n and n > 0 for n in before), before)
+        # e1 changes weight (a new Host); e0 is unchanged; e2 is new.
+        cla = assignment("c0", [echoes[0].port, echoes[1].port, echoes[2].port])
+        cla["endpoints"][0]["lb_endpoints"][1]["load_balancing_weight"] = 2
+        self.push("eds", [cla])
+        h.poll_until(lambda: rq_total(echoes[2]) is not None, timeout=15, what="e2 added")
+        self.assertGreaterEqual(rq_total(echoes[0]), before[0])
+        self.assertEqual(rq_total(echoes[1]), 0)
+        self.assertEqual(rq_total(echoes[2]), 0)
+
     def test_listener_added_on_new_port_and_removed(self):
         a = self.start_echo("a")
         self.start_synced_proxy([a])
