@@ -45,7 +45,7 @@ UpstreamClient::~UpstreamClient() {
 const HostSharedPtr& UpstreamClient::host() const { return pool_.host(); }
 
 void UpstreamClient::StartStream(UpstreamStreamCallbacks* callbacks, bool head_request) {
-  if (idle_timer_ != nullptr) idle_timer_->Disable();
+  idle_ = false;  // the idle timer, if armed, finds it busy and lets it be
   stream_ = callbacks;
   ++requests_;
   codec_->ExpectResponse(head_request);
@@ -270,13 +270,24 @@ void Http1ConnPool::OnClientReady(UpstreamClient* client) {
     return;
   }
   idle_.push_back(client);
-  if (cluster_->config().idle_timeout && cluster_->config().idle_timeout->count() > 0) {
-    if (client->idle_timer_ == nullptr) {  // one per connection, re-armed each time it idles
-      client->idle_timer_ =
-          std::make_unique<event::Timer>(dispatcher_, [client] { client->connection_->Close(); });
-    }
-    client->idle_timer_->Enable(*cluster_->config().idle_timeout);
+  const auto& timeout = cluster_->config().idle_timeout;
+  if (!timeout || timeout->count() <= 0) return;
+  client->idle_ = true;
+  client->idle_since_ms_ = dispatcher_.LoopNowMs();
+  if (client->idle_timer_ == nullptr) {  // one per connection
+    const auto t = static_cast<uint64_t>(timeout->count());
+    event::Dispatcher& d = dispatcher_;  // the pool need not outlive the callback
+    client->idle_timer_ = std::make_unique<event::Timer>(d, [&d, client, t] {
+      if (!client->idle_) return;  // busy: armed again when it next goes idle
+      const uint64_t idle_for = d.LoopNowMs() - client->idle_since_ms_;
+      if (idle_for >= t) {
+        client->connection_->Close();
+      } else {
+        client->idle_timer_->Enable(std::chrono::milliseconds(t - idle_for));
+      }
+    });
   }
+  if (!client->idle_timer_->Enabled()) client->idle_timer_->Enable(*timeout);
 }
 
 void Http1ConnPool::OnClientConnectFailed(UpstreamClient* client, net::CloseReason reason) {

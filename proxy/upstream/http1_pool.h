@@ -85,7 +85,12 @@ class UpstreamClient : public net::ConnectionCallbacks, public event::DeferredDe
   bool release_after_dispatch_ = false;
   uint32_t requests_ = 0;
   std::list<std::unique_ptr<UpstreamClient>>::iterator list_pos_;
+  // Armed lazily: going idle arms it only if it is not armed already, and starting a stream
+  // leaves it running; when it fires it closes the connection if it has been idle for the
+  // whole timeout and otherwise re-arms for what is left (no timer-heap work per request).
   event::TimerPtr idle_timer_;
+  bool idle_ = false;
+  uint64_t idle_since_ms_ = 0;  // dispatcher loop time when it last went idle
 };
 
 class PoolCallbacks {

@@ -52,6 +52,26 @@ class UpstreamPoolTest(h.ProxyTestCase):
         # The pool opens a new connection for the next request.
         self.assertStatus(h.http_request(proxy.port(), path="/again"), 200)
 
+    def test_idle_timeout_counts_from_the_last_use(self):
+        """A connection reused every 0.3 s for 2 s outlives its 1 s idle timeout (the timer,
+        armed when it first idled, finds it recently used and waits for the rest), then closes
+        about 1 s after its last request."""
+        proxy = self.start(idle_timeout="1s")
+        with h.RawConn(proxy.port()) as c:
+            end = time.monotonic() + 2.0
+            while True:
+                c.send(h.build_request("GET", "/busy"))
+                self.assertStatus(c.read_response(), 200)
+                last_use = time.monotonic()
+                if last_use >= end:
+                    break
+                time.sleep(0.3)
+        counters = self.echo.counters()
+        self.assertEqual(counters["connections_total"], 1, counters)  # never closed while used
+        h.poll_until(lambda: self.echo.counters()["connections_active"] == 0, timeout=6,
+                     what="the pooled upstream connection to close once idle")
+        self.assertGreaterEqual(time.monotonic() - last_use, 0.8)
+
     def test_connect_timeout(self):
         # An upstream whose accept queue is full and never drained: SYNs are dropped, so the
         # proxy's connect hangs until the cluster's connect_timeout.
