@@ -111,7 +111,6 @@ void Dispatcher::RunFlushes() {
     f->flush_scheduled_ = false;
     f->Flush();
   }
-  StopIdleIfDone();
 }
 
 void Dispatcher::Run() {
