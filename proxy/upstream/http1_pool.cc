@@ -45,8 +45,7 @@ UpstreamClient::~UpstreamClient() {
 const HostSharedPtr& UpstreamClient::host() const { return pool_.host(); }
 
 void UpstreamClient::StartStream(UpstreamStreamCallbacks* callbacks, bool head_request) {
-  idle_ = false;  // the idle timer, if armed, finds it busy and lets it be
-  stream_ = callbacks;
+  stream_ = callbacks;  // the idle timer, if armed, finds it busy and lets it be
   ++requests_;
   codec_->ExpectResponse(head_request);
   host()->rq_active.fetch_add(1, std::memory_order_relaxed);
@@ -272,13 +271,12 @@ void Http1ConnPool::OnClientReady(UpstreamClient* client) {
   idle_.push_back(client);
   const auto& timeout = cluster_->config().idle_timeout;
   if (!timeout || timeout->count() <= 0) return;
-  client->idle_ = true;
   client->idle_since_ms_ = dispatcher_.LoopNowMs();
   if (client->idle_timer_ == nullptr) {  // one per connection
     const auto t = static_cast<uint64_t>(timeout->count());
     event::Dispatcher& d = dispatcher_;  // the pool need not outlive the callback
     client->idle_timer_ = std::make_unique<event::Timer>(d, [&d, client, t] {
-      if (!client->idle_) return;  // busy: armed again when it next goes idle
+      if (client->stream_ != nullptr) return;  // busy: armed again when it next goes idle
       const uint64_t idle_for = d.LoopNowMs() - client->idle_since_ms_;
       if (idle_for >= t) {
         client->connection_->Close();

@@ -89,8 +89,7 @@ class UpstreamClient : public net::ConnectionCallbacks, public event::DeferredDe
   // leaves it running; when it fires it closes the connection if it has been idle for the
   // whole timeout and otherwise re-arms for what is left (no timer-heap work per request).
   event::TimerPtr idle_timer_;
-  bool idle_ = false;
-  uint64_t idle_since_ms_ = 0;  // dispatcher loop time when it last went idle
+  uint64_t idle_since_ms_ = 0;  // dispatcher loop time when it last went idle (stream_ null)
 };
 
 class PoolCallbacks {
