@@ -64,16 +64,15 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
   const config::RetryPolicy* policy = route_policy != nullptr ? route_policy : vhost_policy;
   static const config::RetryPolicy kNoPolicy;
   // Built on the stack: most requests end up with no retry state, and then allocate nothing.
-  RetryState local;
-  RetryState* s = &local;
-  s->policy_ = policy != nullptr ? policy : &kNoPolicy;
+  RetryState s;
+  s.policy_ = policy != nullptr ? policy : &kNoPolicy;
   if (policy != nullptr) {
-    for (const std::string& t : policy->retry_on) s->retry_on_ |= ParseRetryOn(t);
-    s->retries_left_ = policy->num_retries;
-    s->per_try_timeout_ = policy->per_try_timeout;
+    for (const std::string& t : policy->retry_on) s.retry_on_ |= ParseRetryOn(t);
+    s.retries_left_ = policy->num_retries;
+    s.per_try_timeout_ = policy->per_try_timeout;
     for (const auto& m : policy->retriable_headers) {
       auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
-      if (impl.ok()) s->retriable_headers_.push_back(std::move(*impl));
+      if (impl.ok()) s.retriable_headers_.push_back(std::move(*impl));
     }
     // retriable_request_headers: only requests matching one of them are retried.
     if (!policy->retriable_request_headers.empty()) {
@@ -82,31 +81,31 @@ std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_
         auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
         match = match || (impl.ok() && impl->Matches(headers));
       }
-      if (!match) s->retry_on_ = 0;
+      if (!match) s.retry_on_ = 0;
     }
   }
   // The request headers Envoy honours (then strips): they enable retries without a policy.
   if (const std::string* on = headers.headers.Get("x-envoy-retry-on")) {
-    s->retry_on_ |= ParseRetryOn(*on);
-    if (policy == nullptr) s->retries_left_ = 1;
+    s.retry_on_ |= ParseRetryOn(*on);
+    if (policy == nullptr) s.retries_left_ = 1;
   }
   if (const std::string* codes = headers.headers.Get("x-envoy-retriable-status-codes")) {
-    ParseCodes(*codes, &s->header_status_codes_);
+    ParseCodes(*codes, &s.header_status_codes_);
   }
   if (const std::string* max = headers.headers.Get("x-envoy-max-retries")) {
     uint32_t n;
-    if (ParseInt(std::string_view(*max), &n)) s->retries_left_ = n;
+    if (ParseInt(std::string_view(*max), &n)) s.retries_left_ = n;
   }
   if (const std::string* t = headers.headers.Get("x-envoy-upstream-rq-per-try-timeout-ms")) {
     uint64_t ms;
-    if (ParseInt(std::string_view(*t), &ms)) s->per_try_timeout_ = std::chrono::milliseconds(ms);
+    if (ParseInt(std::string_view(*t), &ms)) s.per_try_timeout_ = std::chrono::milliseconds(ms);
   }
   headers.headers.RemoveAll({"x-envoy-retry-on", "x-envoy-retriable-status-codes",
                              "x-envoy-max-retries", "x-envoy-upstream-rq-per-try-timeout-ms"});
-  if (s->retry_on_ == 0 && !s->per_try_timeout_ && s->per_try_idle_timeout().count() == 0) {
+  if (s.retry_on_ == 0 && !s.per_try_timeout_ && s.per_try_idle_timeout().count() == 0) {
     return nullptr;
   }
-  return std::unique_ptr<RetryState>(new RetryState(std::move(local)));
+  return std::unique_ptr<RetryState>(new RetryState(std::move(s)));
 }
 
 bool RetryState::MatchesReset(Reset reset, bool request_sent) const {
