@@ -760,36 +760,28 @@ ratios = {}
 pf = results.get("pilotfish", {})
 if idle_rss:
     print(f"pilotfish idle RSS (after start, before load): {int(idle_rss) / 1024:.1f} MiB")
-for peer in ("direct", "nginx", "haproxy"):
-    p = results.get(peer, {})
-    if peer not in results:
-        continue
-    if pf.get("status") == "ok" and p.get("status") == "ok":
-        ratios[f"pilotfish_rps_vs_{peer}"] = pf["rps"] / p["rps"]
-        print(f"pilotfish req/s / {peer + ' req/s:':<14} {pf['rps'] / p['rps']:.2f}")
-    else:
-        ratios[f"pilotfish_rps_vs_{peer}"] = None
-        print(f"pilotfish req/s / {peer + ' req/s:':<14} n/a")
+def peer_ratios(name, label, value, peers=("nginx", "haproxy")):
+    """ratios["pilotfish_<name>_vs_<peer>"] = value(pilotfish) / value(peer) for each peer that
+    ran, printed after label(peer); None and "n/a" when either side has no value."""
+    for peer in peers:
+        if peer not in results:
+            continue
+        a, b = value(pf), value(results[peer])
+        r = a / b if a and b else None
+        ratios[f"pilotfish_{name}_vs_{peer}"] = r
+        print(f"{label(peer)} " + ("n/a" if r is None else f"{r:.2f}"))
+
+def ok_rps(r): return r["rps"] if r.get("status") == "ok" else None
+peer_ratios("rps", lambda peer: f"pilotfish req/s / {peer + ' req/s:':<14}", ok_rps,
+            peers=("direct", "nginx", "haproxy"))
 # Requests per CPU-second, relative: how much more a core running pilotfish serves than a core
 # running the peer, independent of whether the load side kept up.
-for peer in ("nginx", "haproxy"):
-    p = results.get(peer, {})
-    if peer not in results:
-        continue
-    if pf.get("cpu_s_per_100k") and p.get("cpu_s_per_100k"):
-        ratios[f"pilotfish_per_cpu_vs_{peer}"] = p["cpu_s_per_100k"] / pf["cpu_s_per_100k"]
-        print(f"pilotfish req per CPU-second / {peer + ':':<8} "
-              f"{ratios[f'pilotfish_per_cpu_vs_{peer}']:.2f}")
-    else:
-        ratios[f"pilotfish_per_cpu_vs_{peer}"] = None
+peer_ratios("per_cpu", lambda peer: f"pilotfish req per CPU-second / {peer + ':':<8}",
+            lambda r: 1 / r["cpu_s_per_100k"] if r.get("cpu_s_per_100k") else None)
 if counted:
-    for peer in ("nginx", "haproxy"):
-        a = pf.get("user_instructions_per_request")
-        b = results.get(peer, {}).get("user_instructions_per_request")
-        if peer in results:
-            ratios[f"pilotfish_user_instructions_vs_{peer}"] = a / b if a and b else None
-            print(f"pilotfish user instructions per request / {peer + ':':<8} "
-                  + (f"{a / b:.2f}" if a and b else "n/a"))
+    peer_ratios("user_instructions",
+                lambda peer: f"pilotfish user instructions per request / {peer + ':':<8}",
+                lambda r: r.get("user_instructions_per_request"))
 def variant_ratio(key, target, base, what, base_required=False):
     """target req/s over base req/s when target ran (and base, if required); n/a if either
     failed or base did not run."""
