@@ -197,6 +197,30 @@ class StateOfTheWorldTest(XdsCase):
         self.assertEqual(rq_total(echoes[1]), 0)
         self.assertEqual(rq_total(echoes[2]), 0)
 
+    def test_eds_update_keeps_the_pool_of_a_kept_host_and_drains_a_removed_one(self):
+        """An endpoint that stays across an EDS push keeps its upstream connections (no new
+        connect); the pool of a removed endpoint is drained, so its idle connections close."""
+        e0, e1, e2 = (self.start_echo(f"e{i}") for i in range(3))
+        self.port = h.free_port()
+        self.base_config(self.port, [e0])
+        self.start_cp()
+        self.start_proxy(self.bootstrap(), concurrency=1)
+        self.push("eds", [assignment("c0", [e0.port, e1.port])])
+        h.poll_until(lambda: {served_by(self.get(self.port)) for _ in range(10)} == {"e0", "e1"},
+                     timeout=15, what="e0 and e1 serving")
+        before = e0.counters()
+        self.assertGreater(before["connections_active"], 0, before)
+        self.assertGreater(e1.counters()["connections_active"], 0)
+        self.push("eds", [assignment("c0", [e0.port, e2.port])])
+        h.poll_until(lambda: {served_by(self.get(self.port)) for _ in range(10)} == {"e0", "e2"},
+                     timeout=15, what="e0 and e2 serving")
+        h.poll_until(lambda: e1.counters()["connections_active"] == 0, timeout=10,
+                     what="the removed endpoint's pool drained")
+        after = e0.counters()
+        self.assertGreater(after["requests_total"], before["requests_total"])
+        self.assertEqual(after["connections_total"], before["connections_total"],
+                         "the kept endpoint's pool was rebuilt by the update")
+
     def test_listener_added_on_new_port_and_removed(self):
         a = self.start_echo("a")
         self.start_synced_proxy([a])
