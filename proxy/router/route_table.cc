@@ -11,18 +11,6 @@
 namespace pilotfish::router {
 namespace {
 
-absl::StatusOr<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern,
-                                                        bool case_sensitive = true) {
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  opts.set_case_sensitive(case_sensitive);
-  auto re = std::make_shared<const RE2>(pattern, opts);
-  if (!re->ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid regex '", pattern, "': ", re->error()));
-  }
-  return re;
-}
-
 // Decodes %XX in a query parameter value (and '+' as space, as Envoy's query parsing does not:
 // keep '+' literal to match Envoy).
 std::string PercentDecode(std::string_view s) {
@@ -43,101 +31,6 @@ std::string PercentDecode(std::string_view s) {
 }
 
 }  // namespace
-
-absl::StatusOr<StringMatcherImpl> StringMatcherImpl::Create(const config::StringMatcher& m) {
-  StringMatcherImpl impl;
-  impl.config_ = m;
-  if (m.kind == config::StringMatchKind::kSafeRegex) {
-    auto re = CompileRegex(m.value, !m.ignore_case);
-    if (!re.ok()) return re.status();
-    impl.regex_ = *re;
-  } else if (m.ignore_case) {
-    impl.config_.value = ToLower(m.value);
-  }
-  return impl;
-}
-
-bool StringMatcherImpl::Matches(std::string_view value) const {
-  std::string lowered;
-  if (config_.ignore_case && config_.kind != config::StringMatchKind::kSafeRegex) {
-    lowered = ToLower(value);
-    value = lowered;
-  }
-  switch (config_.kind) {
-    case config::StringMatchKind::kExact:
-      return value == config_.value;
-    case config::StringMatchKind::kPrefix:
-      return StartsWith(value, config_.value);
-    case config::StringMatchKind::kSuffix:
-      return EndsWith(value, config_.value);
-    case config::StringMatchKind::kContains:
-      return Contains(value, config_.value);
-    case config::StringMatchKind::kSafeRegex:
-      return RE2::FullMatch(value, *regex_);
-  }
-  return false;
-}
-
-absl::StatusOr<HeaderMatcherImpl> HeaderMatcherImpl::Create(const config::HeaderMatcher& m) {
-  HeaderMatcherImpl impl;
-  impl.config_ = m;
-  if (m.kind == config::HeaderMatcher::Kind::kString) {
-    auto s = StringMatcherImpl::Create(m.string_match);
-    if (!s.ok()) return s.status();
-    impl.string_ = std::move(*s);
-  }
-  return impl;
-}
-
-bool HeaderMatcherImpl::MatchesValue(const std::string* value) const {
-  static const std::string kEmpty;
-  if (value == nullptr && config_.treat_missing_header_as_empty) value = &kEmpty;
-  // A missing header fails every value matcher, inverted or not (Envoy: "the header matcher
-  // rule ... will be ignored so it will not match"); only presence matching sees absence.
-  if (value == nullptr && config_.kind != config::HeaderMatcher::Kind::kPresent) return false;
-  bool match;
-  switch (config_.kind) {
-    case config::HeaderMatcher::Kind::kPresent:
-      match = (value != nullptr) == config_.present_match;
-      break;
-    case config::HeaderMatcher::Kind::kString:
-      match = value != nullptr && string_->Matches(*value);
-      break;
-    case config::HeaderMatcher::Kind::kRange: {
-      int64_t v;
-      match = value != nullptr && ParseInt(std::string_view(*value), &v) &&
-              v >= config_.range_start && v < config_.range_end;
-      break;
-    }
-    default:
-      match = false;
-  }
-  return match != config_.invert_match;
-}
-
-bool HeaderMatcherImpl::MatchesResponse(const http::ResponseHeaders& headers) const {
-  if (config_.name == ":status") {
-    const std::string status = std::to_string(headers.status);
-    return MatchesValue(&status);
-  }
-  return MatchesValue(headers.headers.Get(config_.name));
-}
-
-bool HeaderMatcherImpl::Matches(const http::RequestHeaders& headers) const {
-  const std::string* value = headers.GetAny(config_.name);
-  if (value != nullptr && config_.name[0] != ':' && headers.headers.Count(config_.name) > 1) {
-    // Multiple values are matched joined with ',' as Envoy does.
-    std::string joined;
-    for (const auto& e : headers.headers.entries()) {
-      if (http::EqualsIgnoreCase(e.first, config_.name)) {
-        if (!joined.empty()) joined.push_back(',');
-        joined += e.second;
-      }
-    }
-    return MatchesValue(&joined);
-  }
-  return MatchesValue(value);
-}
 
 absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(config::Route route) {
   auto r = std::make_unique<CompiledRoute>();
@@ -168,6 +61,11 @@ absl::StatusOr<std::unique_ptr<CompiledRoute>> CompiledRoute::Create(config::Rou
     auto re = CompileRegex(r->route_.route.regex_rewrite->first);
     if (!re.ok()) return re.status();
     r->regex_rewrite_ = *re;
+  }
+  if (r->route_.route.retry_policy) {
+    auto p = CompiledRetryPolicy::Create(*r->route_.route.retry_policy);
+    if (!p.ok()) return p.status();
+    r->retry_policy_.emplace(std::move(*p));
   }
   for (const auto& w : r->route_.route.weighted_clusters) r->total_weight_ += w.weight;
   if (!r->route_.route.weighted_clusters.empty() && r->total_weight_ == 0) {
@@ -267,6 +165,14 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
     config::VirtualHost& vh = table->config_.virtual_hosts[i];
     CompiledVirtualHost& cvh = table->vhosts_[i];
     cvh.config = &vh;
+    if (vh.retry_policy) {
+      auto p = CompiledRetryPolicy::Create(*vh.retry_policy);
+      if (!p.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("virtual_hosts[", i, "]: ", p.status().message()));
+      }
+      cvh.retry_policy.emplace(std::move(*p));
+    }
     for (size_t j = 0; j < vh.routes.size(); ++j) {
       auto r = CompiledRoute::Create(std::move(vh.routes[j]));
       if (!r.ok()) {

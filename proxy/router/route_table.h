@@ -13,31 +13,10 @@
 #include "absl/status/statusor.h"
 #include "proxy/config/types.h"
 #include "proxy/http/header_map.h"
+#include "proxy/router/matchers.h"
+#include "proxy/router/retry_policy.h"
 
 namespace pilotfish::router {
-
-class StringMatcherImpl {
- public:
-  static absl::StatusOr<StringMatcherImpl> Create(const config::StringMatcher& m);
-  bool Matches(std::string_view value) const;
-
- private:
-  config::StringMatcher config_;
-  std::shared_ptr<const RE2> regex_;
-};
-
-class HeaderMatcherImpl {
- public:
-  static absl::StatusOr<HeaderMatcherImpl> Create(const config::HeaderMatcher& m);
-  bool Matches(const http::RequestHeaders& headers) const;
-  // Same matcher against a response (retriable_headers); ":status" is the status code.
-  bool MatchesResponse(const http::ResponseHeaders& headers) const;
-  bool MatchesValue(const std::string* value) const;
-
- private:
-  config::HeaderMatcher config_;
-  std::optional<StringMatcherImpl> string_;
-};
 
 class CompiledRoute {
  public:
@@ -53,9 +32,14 @@ class CompiledRoute {
   const std::string& SelectCluster(const http::RequestHeaders& headers, uint64_t random,
                                    const config::WeightedClusterEntry** weighted) const;
   const RE2* regex_rewrite() const { return regex_rewrite_.get(); }
+  // The route's retry_policy, compiled; nullptr when it has none.
+  const CompiledRetryPolicy* retry_policy() const {
+    return retry_policy_ ? &*retry_policy_ : nullptr;
+  }
 
  private:
   config::Route route_;
+  std::optional<CompiledRetryPolicy> retry_policy_;  // points into route_
   std::shared_ptr<const RE2> path_regex_;
   std::shared_ptr<const RE2> regex_rewrite_;
   std::vector<HeaderMatcherImpl> headers_;
@@ -99,6 +83,7 @@ struct CompiledVirtualHost {
   const config::VirtualHost* config = nullptr;
   std::vector<std::unique_ptr<CompiledRoute>> routes;
   std::unique_ptr<const RouteIndex> index;  // set for vhosts of RouteIndex::kMinRoutes or more
+  std::optional<CompiledRetryPolicy> retry_policy;  // config->retry_policy, compiled
 };
 
 class RouteTable {

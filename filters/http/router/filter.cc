@@ -240,10 +240,9 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   } else {
     framing_ = http1::BodyFraming::kChunked;
   }
-  const config::VirtualHost* vh =
-      callbacks_->virtual_host() != nullptr ? callbacks_->virtual_host()->config : nullptr;
+  const pilotfish::router::CompiledVirtualHost* vh = callbacks_->virtual_host();
   retry_ =
-      RetryState::Create(rc.route.retry_policy ? &*rc.route.retry_policy : nullptr,
+      RetryState::Create(route->retry_policy(),
                          vh != nullptr && vh->retry_policy ? &*vh->retry_policy : nullptr, headers);
   retain_body_ = retry_ != nullptr && retry_->retries_left() && !upgrade_;
   cluster_name_ = cluster_name;

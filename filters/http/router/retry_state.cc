@@ -8,28 +8,6 @@
 namespace pilotfish::filters::router {
 namespace {
 
-struct Token {
-  std::string_view name;
-  uint32_t bit;
-};
-constexpr Token kTokens[] = {
-    {"5xx", RetryState::k5xx},
-    {"gateway-error", RetryState::kGatewayError},
-    {"reset", RetryState::kReset},
-    {"connect-failure", RetryState::kConnectFailure},
-    {"retriable-4xx", RetryState::kRetriable4xx},
-    {"retriable-status-codes", RetryState::kRetriableStatusCodes},
-    {"retriable-headers", RetryState::kRetriableHeaders},
-    {"reset-before-request", RetryState::kResetBeforeRequest},
-    {"refused-stream", RetryState::kRefusedStream},
-    {"envoy-ratelimited", RetryState::kEnvoyRateLimited},
-    {"cancelled", RetryState::kGrpcCancelled},
-    {"deadline-exceeded", RetryState::kGrpcDeadlineExceeded},
-    {"resource-exhausted", RetryState::kGrpcResourceExhausted},
-    {"internal", RetryState::kGrpcInternal},
-    {"unavailable", RetryState::kGrpcUnavailable},
-};
-
 void ParseCodes(std::string_view list, std::vector<uint32_t>* out) {
   while (!list.empty()) {
     size_t comma = list.find(',');
@@ -45,44 +23,21 @@ bool Contains(const std::vector<uint32_t>& v, uint32_t x) {
 
 }  // namespace
 
-uint32_t RetryState::ParseRetryOn(std::string_view list) {
-  uint32_t bits = 0;
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view token = TrimWhitespace(list.substr(0, comma));
-    for (const Token& t : kTokens) {
-      if (t.name == token) bits |= t.bit;
-    }
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-  }
-  return bits;
-}
-
-std::unique_ptr<RetryState> RetryState::Create(const config::RetryPolicy* route_policy,
-                                               const config::RetryPolicy* vhost_policy,
+std::unique_ptr<RetryState> RetryState::Create(const Policy* route_policy,
+                                               const Policy* vhost_policy,
                                                http::RequestHeaders& headers) {
-  const config::RetryPolicy* policy = route_policy != nullptr ? route_policy : vhost_policy;
-  static const config::RetryPolicy kNoPolicy;
+  const Policy* policy = route_policy != nullptr ? route_policy : vhost_policy;
+  static const config::RetryPolicy kNoConfig;
+  static const Policy kNoPolicy = *Policy::Create(kNoConfig);
   // Built on the stack: most requests end up with no retry state, and then allocate nothing.
   RetryState s;
   s.policy_ = policy != nullptr ? policy : &kNoPolicy;
   if (policy != nullptr) {
-    for (const std::string& t : policy->retry_on) s.retry_on_ |= ParseRetryOn(t);
-    s.retries_left_ = policy->num_retries;
-    s.per_try_timeout_ = policy->per_try_timeout;
-    for (const auto& m : policy->retriable_headers) {
-      auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
-      if (impl.ok()) s.retriable_headers_.push_back(std::move(*impl));
-    }
+    s.retry_on_ = policy->retry_on();
+    s.retries_left_ = policy->config().num_retries;
+    s.per_try_timeout_ = policy->config().per_try_timeout;
     // retriable_request_headers: only requests matching one of them are retried.
-    if (!policy->retriable_request_headers.empty()) {
-      bool match = false;
-      for (const auto& m : policy->retriable_request_headers) {
-        auto impl = ::pilotfish::router::HeaderMatcherImpl::Create(m);
-        match = match || (impl.ok() && impl->Matches(headers));
-      }
-      if (!match) s.retry_on_ = 0;
-    }
+    if (!policy->RequestIsRetriable(headers)) s.retry_on_ = 0;
   }
   // The request headers Envoy honours (then strips): they enable retries without a policy.
   if (const std::string* on = headers.headers.Get("x-envoy-retry-on")) {
@@ -131,16 +86,11 @@ bool RetryState::MatchesResponse(const http::ResponseHeaders& r) const {
   if ((retry_on_ & kRetriable4xx) && s == 409) return true;
   if ((retry_on_ & kEnvoyRateLimited) && r.headers.Has("x-envoy-ratelimited")) return true;
   if ((retry_on_ & kRetriableStatusCodes) &&
-      (Contains(policy_->retriable_status_codes, static_cast<uint32_t>(s)) ||
+      (Contains(config().retriable_status_codes, static_cast<uint32_t>(s)) ||
        Contains(header_status_codes_, static_cast<uint32_t>(s)))) {
     return true;
   }
-  if (retry_on_ & kRetriableHeaders) {
-    for (const auto& m : retriable_headers_) {
-      // Response headers have no pseudo-headers but :status; match by name.
-      if (m.MatchesResponse(r)) return true;
-    }
-  }
+  if ((retry_on_ & kRetriableHeaders) && policy_->MatchesRetriableHeaders(r)) return true;
   if (const std::string* g = r.headers.Get("grpc-status")) {
     int code;
     if (ParseInt(std::string_view(*g), &code)) {
@@ -157,9 +107,9 @@ bool RetryState::MatchesResponse(const http::ResponseHeaders& r) const {
 std::chrono::milliseconds RetryState::ConsumeRetry(uint64_t random) {
   --retries_left_;
   ++taken_;
-  const uint64_t base = static_cast<uint64_t>(std::max<int64_t>(1, policy_->base_interval.count()));
+  const uint64_t base = static_cast<uint64_t>(std::max<int64_t>(1, config().base_interval.count()));
   const uint64_t cap =
-      policy_->max_interval ? static_cast<uint64_t>(policy_->max_interval->count()) : base * 10;
+      config().max_interval ? static_cast<uint64_t>(config().max_interval->count()) : base * 10;
   // Envoy's JitteredExponentialBackOffStrategy: uniform over the exponential window, capped.
   const uint32_t n = std::min<uint32_t>(taken_, 30);
   const uint64_t window = ((uint64_t{1} << n) - 1) * base;

@@ -334,6 +334,55 @@ TEST(RouteTableTest, InvalidRegexIsAnErrorNamingTheRoute) {
       << t.status();
 }
 
+TEST(RouteTableTest, RetryPoliciesAreCompiledWithTheTable) {
+  HeaderMatcher bad;
+  bad.name = "x-retry";
+  bad.kind = HeaderMatcher::Kind::kString;
+  bad.string_match.kind = StringMatchKind::kSafeRegex;
+  bad.string_match.value = "(unclosed";
+  config::RetryPolicy policy;
+  policy.retry_on = {"5xx", "retriable-status-codes"};
+  // The route's policy: compiled (retry_on as bits), or the table fails naming route and field.
+  auto route = MakeRoute(PathMatchKind::kPrefix, "/", "r");
+  route.route.retry_policy = policy;
+  auto t = MakeTable({MakeVhost("vh", {"*"}, {route})});
+  ASSERT_NE(t, nullptr);
+  auto m = t->Find(Request("svc", "/"), 0);
+  ASSERT_NE(m.route, nullptr);
+  ASSERT_NE(m.route->retry_policy(), nullptr);
+  EXPECT_EQ(m.route->retry_policy()->retry_on(), k5xx | kRetriableStatusCodes);
+  EXPECT_EQ(&m.route->retry_policy()->config(), &*m.route->config().route.retry_policy);
+  EXPECT_EQ(m.vhost->retry_policy, std::nullopt);
+  policy.retriable_headers = {bad};
+  route.route.retry_policy = policy;
+  config::RouteConfiguration rc;
+  rc.virtual_hosts = {
+      MakeVhost("vh", {"*"}, {MakeRoute(PathMatchKind::kPrefix, "/", "ok"), route})};
+  auto failed = RouteTable::Create(rc);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find(
+                "virtual_hosts[0].routes[1]: retry_policy.retriable_headers[0]: invalid regex"),
+            std::string::npos)
+      << failed.status();
+  // The virtual host's policy likewise.
+  auto vh = MakeVhost("vh", {"*"}, {MakeRoute(PathMatchKind::kPrefix, "/", "ok")});
+  vh.retry_policy = policy;
+  rc.virtual_hosts = {vh};
+  failed = RouteTable::Create(rc);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("virtual_hosts[0]: retry_policy.retriable_headers[0]"),
+            std::string::npos)
+      << failed.status();
+  policy.retriable_headers.clear();
+  vh.retry_policy = policy;
+  t = MakeTable({vh});
+  ASSERT_NE(t, nullptr);
+  m = t->Find(Request("svc", "/"), 0);
+  ASSERT_TRUE(m.vhost->retry_policy.has_value());
+  EXPECT_EQ(m.vhost->retry_policy->retry_on(), k5xx | kRetriableStatusCodes);
+  EXPECT_EQ(m.route->retry_policy(), nullptr);
+}
+
 // A large vhost gets a route index; its answers must equal a linear first-match scan over the
 // same routes for every request, whatever mix of matchers the routes use.
 TEST(RouteTableTest, RouteIndexAgreesWithLinearScan) {
