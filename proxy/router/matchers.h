@@ -1,33 +1,19 @@
-// Envoy's StringMatcher and HeaderMatcher, compiled once (RE2 for safe_regex) and matched per
+// Envoy's HeaderMatcher, compiled once (its string matcher from proxy/matcher) and matched per
 // request. Used by routes and by retry policies.
 #pragma once
 
-#include <re2/re2.h>
-
-#include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "proxy/config/types.h"
 #include "proxy/http/header_map.h"
+#include "proxy/matcher/string_matcher.h"
 
 namespace pilotfish::router {
 
-// An RE2 compiled for matching; the error names the pattern.
-absl::StatusOr<std::shared_ptr<const RE2>> CompileRegex(const std::string& pattern,
-                                                        bool case_sensitive = true);
-
-class StringMatcherImpl {
- public:
-  static absl::StatusOr<StringMatcherImpl> Create(const config::StringMatcher& m);
-  bool Matches(std::string_view value) const;
-
- private:
-  config::StringMatcher config_;
-  std::shared_ptr<const RE2> regex_;
-};
+using ::pilotfish::matcher::CompileRegex;
+using ::pilotfish::matcher::StringMatcherImpl;
 
 class HeaderMatcherImpl {
  public:
