@@ -16,7 +16,9 @@ usage: bench/load/run.sh [options]
   --threads T       wrk threads (default 1; env PF_BENCH_THREADS)
   --warmup S        warm-up seconds before each measured run (default 2)
   --pilotfish PATH  pilotfish binary (default ./build/bootstrap/pilotfish; env PILOTFISH_BIN)
-  --only LIST       comma-separated subset of: direct,pilotfish,nginx,haproxy (the default),
+  --only LIST       comma-separated subset of: direct,ceiling,pilotfish,nginx,haproxy (the
+                    default); ceiling: wrk against the upstream where both stay on the load
+                    CPU, as they do in every proxy run: the most any proxy could be offered;
                     pilotfish-observed: pilotfish with Istio's metrics (istio.stats filter) and an
                     access log to a file (Istio's default format) on top of its stats, and
                     pilotfish-bare: stats rejected (stats_matcher reject_all), no logs; with both,
@@ -48,7 +50,7 @@ threads=${PF_BENCH_THREADS:-1}
 warmup=2
 rounds=1
 pilotfish=${PILOTFISH_BIN:-$repo_root/build/bootstrap/pilotfish}
-only="direct,pilotfish,nginx,haproxy"
+only="direct,ceiling,pilotfish,nginx,haproxy"
 json_out=""
 pin=1
 smoke=0
@@ -85,7 +87,7 @@ done
 ((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
 [[ -z $json_out || $json_out == /* ]] || json_out="$PWD/$json_out"
 
-all_targets=(direct pilotfish pilotfish-observed pilotfish-bare pilotfish-policy nginx haproxy)
+all_targets=(direct ceiling pilotfish pilotfish-observed pilotfish-bare pilotfish-policy nginx haproxy)
 targets=()
 IFS=, read -ra wanted <<<"$only"
 for t in "${all_targets[@]}"; do
@@ -96,7 +98,9 @@ for w in "${wanted[@]}"; do
 done
 ((${#targets[@]} > 0)) || die "--only selected no target"
 if ((callgrind)); then
-  [[ " ${targets[*]} " != *" direct "* ]] || die "--callgrind measures proxies: drop target direct"
+  for t in direct ceiling; do
+    [[ " ${targets[*]} " != *" $t "* ]] || die "--callgrind measures proxies: drop target $t"
+  done
   if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
     die "--callgrind needs valgrind and callgrind_control (apt-get install valgrind)"
   fi
@@ -401,6 +405,18 @@ run_direct() {
   if ((${#pin_load[@]})); then
     for p in $up_pid $workers; do taskset -pc 1 "$p" >/dev/null; done
   fi
+}
+
+run_ceiling() {
+  # wrk and the upstream where every proxy run has them, on the load CPU together, with nothing
+  # in between: no proxy run can be offered more requests per second than this.
+  if ((${#pin_load[@]} == 0)); then
+    skip ceiling "needs CPU pinning: unpinned, the load side has no CPU of its own"
+    return
+  fi
+  # shellcheck disable=SC2086
+  measure ceiling "$up_port" "upstream nginx worker (on the load CPU with wrk)" \
+    $(children_of "$up_pid")
 }
 
 run_nginx() {
@@ -711,8 +727,8 @@ counted = any(r.get("user_instructions_per_request") for r in results.values())
 if counted:
     cols.insert(9, "user instr/req")
 rows = []
-for t in ("direct", "pilotfish", "pilotfish-observed", "pilotfish-bare", "pilotfish-policy", "nginx",
-          "haproxy"):
+for t in ("direct", "ceiling", "pilotfish", "pilotfish-observed", "pilotfish-bare",
+          "pilotfish-policy", "nginx", "haproxy"):
     r = results.get(t)
     if r is None:
         continue
@@ -744,13 +760,17 @@ print()
 if "direct" in results:
     print("direct: the upstream nginx worker alone (moved to CPU 0 for its run); its CPU and RSS "
           "are the upstream's.")
+if "ceiling" in results:
+    print("ceiling: wrk against the upstream with both on the load CPU, as in the proxy runs: the "
+          "most req/s any proxy could be offered here; its CPU figures are the upstream's.")
 print("user / kernel: the CPU s/100k split; load CPU: how busy the CPU running wrk and the "
       "upstream was.")
 if counted:
     print("callgrind run: user instr/req is exact; every other figure is of programs slowed "
           "~50x by valgrind and is not a performance figure.")
 busy = {t: r["load_cpu_busy"] for t, r in results.items()
-        if t != "direct" and r.get("status") == "ok" and r.get("load_cpu_busy") is not None}
+        if t not in ("direct", "ceiling") and r.get("status") == "ok"
+        and r.get("load_cpu_busy") is not None}
 if busy and max(busy.values()) >= 0.9:
     print(f"note: the load CPU was {100 * min(busy.values()):.0f}-{100 * max(busy.values()):.0f}% "
           "busy during the proxy runs: wrk and the upstream were near their own limit, so req/s "
@@ -796,6 +816,21 @@ def variant_ratio(key, target, base, what, base_required=False):
         ratios[key] = None
         print(f"{label} n/a")
 
+# Each proxy's req/s as a share of the ceiling, and what issue 2's req/s targets (1.0x nginx,
+# 1.2x HAProxy) would ask of pilotfish against it.
+ceiling = ok_rps(results.get("ceiling", {"status": "missing"}))
+if ceiling:
+    for t in ("pilotfish", "nginx", "haproxy"):
+        rps = ok_rps(results.get(t, {"status": "missing"}))
+        if rps:
+            ratios[f"{t.replace('-', '_')}_rps_vs_ceiling"] = rps / ceiling
+            print(f"{t + ' req/s / ceiling req/s:':<32} {rps / ceiling:.2f}")
+    for peer, factor in (("nginx", 1.0), ("haproxy", 1.2)):
+        rps = ok_rps(results.get(peer, {"status": "missing"}))
+        if rps:
+            ratios[f"target_{peer}_rps_vs_ceiling"] = factor * rps / ceiling
+            print(f"target {factor:.1f} x {peer} req/s = {factor * rps:.0f} = "
+                  f"{factor * rps / ceiling:.2f} x ceiling")
 variant_ratio("pilotfish_observed_rps_vs_pilotfish", "pilotfish-observed", "pilotfish",
               "access log to a file in Istio's format; stats on in both")
 variant_ratio("pilotfish_observed_rps_vs_bare", "pilotfish-observed", "pilotfish-bare",
