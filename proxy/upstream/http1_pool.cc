@@ -201,8 +201,8 @@ Http1ConnPool::~Http1ConnPool() {
 
 Http1ConnPool::Pending* Http1ConnPool::NewStream(PoolCallbacks& callbacks) {
   if (!idle_.empty()) {
-    UpstreamClient* c = idle_.front();
-    idle_.pop_front();
+    UpstreamClient* c = idle_.back();
+    idle_.pop_back();
     callbacks.OnPoolReady(*c);
     return nullptr;
   }
@@ -322,7 +322,7 @@ void Http1ConnPool::OnClientClosed(UpstreamClient* client) {
 
 void Http1ConnPool::Drain() {
   draining_ = true;
-  std::deque<UpstreamClient*> idle;
+  std::vector<UpstreamClient*> idle;
   idle.swap(idle_);
   for (UpstreamClient* c : idle) c->connection_->Close();
 }

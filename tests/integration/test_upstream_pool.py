@@ -72,6 +72,30 @@ class UpstreamPoolTest(h.ProxyTestCase):
                      what="the pooled upstream connection to close once idle")
         self.assertGreaterEqual(time.monotonic() - last_use, 0.8)
 
+    def test_light_traffic_reuses_the_last_used_connection(self):
+        """Three concurrent requests open three upstream connections; sequential requests
+        every 0.3 s then all take the connection used last (Envoy's pool is a stack), so the
+        other two idle out after 1 s while traffic goes on. A queue would rotate through all
+        three, each reused every 0.9 s, and none would reach its idle timeout."""
+        proxy = self.start(idle_timeout="1s")
+        before = self.echo.counters()["connections_total"]
+        conns = [h.RawConn(proxy.port()) for _ in range(3)]
+        for c in conns:
+            c.send(h.build_request("GET", "/delay/300"))
+        for c in conns:
+            self.assertStatus(c.read_response(), 200)
+            c.close()
+        self.assertEqual(self.echo.counters()["connections_total"] - before, 3)
+        with h.RawConn(proxy.port()) as c:
+            end = time.monotonic() + 2.5
+            while time.monotonic() < end:
+                c.send(h.build_request("GET", "/light"))
+                self.assertStatus(c.read_response(), 200)
+                time.sleep(0.3)
+            counters = self.echo.counters()
+        self.assertEqual(counters["connections_total"] - before, 3, counters)  # none reopened
+        self.assertEqual(counters["connections_active"], 1, counters)
+
     def test_connect_timeout(self):
         # An upstream whose accept queue is full and never drained: SYNs are dropped, so the
         # proxy's connect hangs until the cluster's connect_timeout.
