@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -989,6 +990,66 @@ class ProxyTestCase(unittest.TestCase):
                          f"{what}: upstream saw a request ({before} -> {after})")
         self.assertEqual(after["connections_total"], before["connections_total"],
                          f"{what}: proxy opened an upstream connection ({before} -> {after})")
+
+
+class NetnsTestCase(unittest.TestCase):
+    """Each test gets a private network namespace (loopback up) and a temp dir; processes
+    started with spawn() run inside it and are killed in a cleanup, and the namespace (and its
+    /etc/netns/NAME, which `ip netns exec` bind-mounts over /etc) is removed. Needs root and
+    iproute2: the test is skipped otherwise."""
+
+    ns_prefix = "pf-ns"
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            self.skipTest("needs root and iproute2")
+        self.ns = f"{self.ns_prefix}-{os.getpid()}"
+        self.etc = os.path.join("/etc/netns", self.ns)
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix=self.ns_prefix + "-")
+        r = subprocess.run(["ip", "netns", "add", self.ns], capture_output=True, text=True)
+        if r.returncode != 0:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.skipTest("cannot create a network namespace: " + r.stderr.strip())
+        self.addCleanup(self._cleanup_ns)
+        self.run_ns(["ip", "link", "set", "lo", "up"])
+
+    def _cleanup_ns(self):
+        for p, log in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+            log.close()
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        shutil.rmtree(self.etc, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def ns_exec(self, argv):
+        return ["ip", "netns", "exec", self.ns] + list(argv)
+
+    def run_ns(self, argv):
+        r = subprocess.run(self.ns_exec(argv), capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, f"{argv}: {r.stderr}")
+        return r.stdout
+
+    def spawn(self, name, argv):
+        """Starts argv inside the namespace, output to NAME.log; returns (Popen, log file)."""
+        log = open(os.path.join(self.tmp, name + ".log"), "w+")
+        p = subprocess.Popen(self.ns_exec(argv), stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append((p, log))
+        return p, log
+
+    def log_of(self, log):
+        log.flush()
+        log.seek(0)
+        return log.read()[-4000:]
+
+    def curl(self, url, extra=()):
+        """curl -i from inside the namespace: (curl's exit code, its output)."""
+        r = subprocess.run(self.ns_exec(["curl", "-sS", "-m", "5", "-i", *extra, url]),
+                           capture_output=True, text=True, timeout=20)
+        return r.returncode, r.stdout + r.stderr
 
 
 def main():

@@ -12,9 +12,6 @@ hosts, so the connection is closed). Needs root, `ip netns` and iptables."""
 import json
 import os
 import shutil
-import subprocess
-import tempfile
-import time
 import unittest
 
 import harness as h
@@ -23,57 +20,18 @@ SERVICE_IP = "10.99.0.1"
 ECHO_PORT = 18080  # inside the private namespace: nothing else can hold it
 
 
-def ns_exec(ns, argv, **kw):
-    return ["ip", "netns", "exec", ns] + argv
+class OriginalDstTest(h.NetnsTestCase):
+    ns_prefix = "pf-od"
 
-
-class OriginalDstTest(unittest.TestCase):
     def setUp(self):
-        if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("iptables") is None:
-            self.skipTest("needs root, iproute2 and iptables")
-        self.ns = f"pf-od-{os.getpid()}"
-        self.procs = []
-        self.tmp = tempfile.mkdtemp(prefix="pf-od-")
-        r = subprocess.run(["ip", "netns", "add", self.ns], capture_output=True, text=True)
-        if r.returncode != 0:
-            self.skipTest("cannot create a network namespace: " + r.stderr.strip())
-        self.addCleanup(self.cleanup)
-        self.run_ns(["ip", "link", "set", "lo", "up"])
+        if shutil.which("iptables") is None:
+            self.skipTest("needs iptables")
+        super().setUp()
         self.run_ns(["ip", "addr", "add", SERVICE_IP + "/32", "dev", "lo"])
         # istio-init's ISTIO_REDIRECT for this one service port (SPEC.md 1.2).
         for port in ("9080", "9999"):
             self.run_ns(["iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", SERVICE_IP,
                          "--dport", port, "-j", "REDIRECT", "--to-ports", "15001"])
-
-    def cleanup(self):
-        for p, log in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=10)
-            log.close()
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def run_ns(self, argv):
-        r = subprocess.run(ns_exec(self.ns, argv), capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 0, f"{argv}: {r.stderr}")
-        return r.stdout
-
-    def spawn(self, name, argv):
-        log = open(os.path.join(self.tmp, name + ".log"), "w+")
-        p = subprocess.Popen(ns_exec(self.ns, argv), stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append((p, log))
-        return p, log
-
-    def curl(self, url, extra=()):
-        r = subprocess.run(ns_exec(self.ns, ["curl", "-sS", "-m", "5", "-i", *extra, url]),
-                           capture_output=True, text=True, timeout=20)
-        return r.returncode, r.stdout + r.stderr
-
-    def log_of(self, log):
-        log.flush()
-        log.seek(0)
-        return log.read()[-4000:]
 
     def bootstrap(self):
         hcm = {
