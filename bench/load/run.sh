@@ -16,6 +16,9 @@ usage: bench/load/run.sh [options]
   --threads T       wrk threads (default 1; env PF_BENCH_THREADS)
   --warmup S        warm-up seconds before each measured run (default 2)
   --pilotfish PATH  pilotfish binary (default ./build/bootstrap/pilotfish; env PILOTFISH_BIN)
+  --pilotfish-b PATH  a second pilotfish build, run as target pilotfish-b with pilotfish's
+                    config right after pilotfish in every round: an A/B of two builds in one
+                    run (the report gives pilotfish-b / pilotfish req/s and p99)
   --only LIST       comma-separated subset of: direct,ceiling,pilotfish,nginx,haproxy (the
                     default); ceiling: wrk against the upstream where both stay on the load
                     CPU, as they do in every proxy run: the most any proxy could be offered;
@@ -50,6 +53,7 @@ threads=${PF_BENCH_THREADS:-1}
 warmup=2
 rounds=1
 pilotfish=${PILOTFISH_BIN:-$repo_root/build/bootstrap/pilotfish}
+pilotfish_b=""
 only="direct,ceiling,pilotfish,nginx,haproxy"
 json_out=""
 pin=1
@@ -68,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) need_value "$@"; warmup=$2; shift 2 ;;
     --rounds) need_value "$@"; rounds=$2; shift 2 ;;
     --pilotfish) need_value "$@"; pilotfish=$2; shift 2 ;;
+    --pilotfish-b) need_value "$@"; pilotfish_b=$2; shift 2 ;;
     --only) need_value "$@"; only=$2; shift 2 ;;
     --json) need_value "$@"; json_out=$2; shift 2 ;;
     --no-pin) pin=0; shift ;;
@@ -87,9 +92,10 @@ done
 ((threads <= connections)) || die "--threads ($threads) must not exceed --connections ($connections)"
 [[ -z $json_out || $json_out == /* ]] || json_out="$PWD/$json_out"
 
-all_targets=(direct ceiling pilotfish pilotfish-observed pilotfish-bare pilotfish-policy nginx haproxy)
+all_targets=(direct ceiling pilotfish pilotfish-b pilotfish-observed pilotfish-bare pilotfish-policy nginx haproxy)
 targets=()
 IFS=, read -ra wanted <<<"$only"
+[[ -z $pilotfish_b ]] || wanted+=(pilotfish-b)
 for t in "${all_targets[@]}"; do
   for w in "${wanted[@]}"; do [[ $w == "$t" ]] && targets+=("$t"); done
 done
@@ -512,6 +518,7 @@ EOF
 istio_log_format='[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%'
 
 run_pilotfish() { run_pilotfish_as pilotfish; }
+run_pilotfish_b() { run_pilotfish_as pilotfish-b; }
 run_pilotfish_observed() { run_pilotfish_as pilotfish-observed; }
 run_pilotfish_bare() { run_pilotfish_as pilotfish-bare; }
 run_pilotfish_policy() { run_pilotfish_as pilotfish-policy; }
@@ -519,10 +526,11 @@ run_pilotfish_policy() { run_pilotfish_as pilotfish-policy; }
 # run_pilotfish_as TARGET: "pilotfish" (stats only: they are always on) or "pilotfish-observed"
 # (plus an access log file in Istio's format, flushed every second as Istio runs Envoy).
 run_pilotfish_as() {
-  local target=$1
-  [[ $pilotfish == */* ]] || pilotfish=$(command -v "$pilotfish" || echo "$pilotfish")
-  if [[ ! -x $pilotfish ]]; then
-    skip "$target" "binary not found or not executable: $pilotfish (build: cd build && ninja -j2 pilotfish)"
+  local target=$1 binary=$pilotfish
+  [[ $target != pilotfish-b ]] || binary=$pilotfish_b
+  [[ $binary == */* ]] || binary=$(command -v "$binary" || echo "$binary")
+  if [[ ! -x $binary ]]; then
+    skip "$target" "binary not found or not executable: $binary (build: cd build && ninja -j2 pilotfish)"
     return
   fi
   local port access_log="" extra_args=() istio_filter="" top_level=""
@@ -626,7 +634,7 @@ EOF
   if [[ $target == pilotfish-observed ]]; then
     sed -i 's/^    filter_chains:/    traffic_direction: OUTBOUND\n    filter_chains:/' "$work/$target.yaml"
   fi
-  "${pin_proxy[@]}" "${under_test[@]}" "$pilotfish" -c "$work/$target.yaml" --concurrency 1 -l warning \
+  "${pin_proxy[@]}" "${under_test[@]}" "$binary" -c "$work/$target.yaml" --concurrency 1 -l warning \
     "${extra_args[@]}" >"$work/$target.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -727,7 +735,7 @@ counted = any(r.get("user_instructions_per_request") for r in results.values())
 if counted:
     cols.insert(9, "user instr/req")
 rows = []
-for t in ("direct", "ceiling", "pilotfish", "pilotfish-observed", "pilotfish-bare",
+for t in ("direct", "ceiling", "pilotfish", "pilotfish-b", "pilotfish-observed", "pilotfish-bare",
           "pilotfish-policy", "nginx", "haproxy"):
     r = results.get(t)
     if r is None:
@@ -831,6 +839,21 @@ if ceiling:
             ratios[f"target_{peer}_rps_vs_ceiling"] = factor * rps / ceiling
             print(f"target {factor:.1f} x {peer} req/s = {factor * rps:.0f} = "
                   f"{factor * rps / ceiling:.2f} x ceiling")
+variant_ratio("pilotfish_b_rps_vs_pilotfish", "pilotfish-b", "pilotfish",
+              "the --pilotfish-b build against the --pilotfish one")
+if results.get("pilotfish-b", {}).get("status") == "ok" and pf.get("status") == "ok":
+    # The two builds run back to back in every round: compare them round by round (the median
+    # of the per-round ratios), which cancels noise that drifts slower than one round.
+    pb = results["pilotfish-b"]
+    pairs = list(zip(pf.get("rounds", [pf]), pb.get("rounds", [pb])))
+    def paired(key):
+        rs = sorted(b[key] / a[key] for a, b in pairs if a[key] and b[key])
+        return rs[(len(rs) - 1) // 2] if rs else None
+    for key, name in (("rps", "req/s"), ("p99_us", "p99")):
+        r = paired(key)
+        ratios[f"pilotfish_b_{key}_paired_vs_pilotfish"] = r
+        print(f"pilotfish-b / pilotfish {name}, median of {len(pairs)} round(s): "
+              + ("n/a" if r is None else f"{r:.3f}"))
 variant_ratio("pilotfish_observed_rps_vs_pilotfish", "pilotfish-observed", "pilotfish",
               "access log to a file in Istio's format; stats on in both")
 variant_ratio("pilotfish_observed_rps_vs_bare", "pilotfish-observed", "pilotfish-bare",
