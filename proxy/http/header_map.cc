@@ -35,55 +35,49 @@ constexpr size_t kMaxSpareValue = 1024;
 }  // namespace
 
 HeaderMap::Entry& HeaderMap::AppendEmpty() {
-  if (spare_.empty()) return entries_.emplace_back();
-  entries_.push_back(std::move(spare_.back()));
-  spare_.pop_back();
-  return entries_.back();
-}
-
-void HeaderMap::Retire(Entry&& e) {
-  if (spare_.size() >= kMaxSpareEntries || e.first.capacity() > kMaxSpareName ||
-      e.second.capacity() > kMaxSpareValue) {
-    return;
+  if (size_ == entries_.size()) {
+    ++size_;
+    return entries_.emplace_back();
   }
+  Entry& e = entries_[size_++];
   e.first.clear();
   e.second.clear();
-  spare_.push_back(std::move(e));
-}
-
-void HeaderMap::PopBack() {
-  Retire(std::move(entries_.back()));
-  entries_.pop_back();
+  return e;
 }
 
 void HeaderMap::Clear() {
-  while (!entries_.empty()) PopBack();
+  size_ = 0;
+  if (entries_.size() > kMaxSpareEntries) entries_.resize(kMaxSpareEntries);
+  for (Entry& e : entries_) {
+    if (e.first.capacity() > kMaxSpareName) std::string().swap(e.first);
+    if (e.second.capacity() > kMaxSpareValue) std::string().swap(e.second);
+  }
 }
 
 void HeaderMap::Add(std::string_view name, std::string_view value) {
   Entry& e = AppendEmpty();
-  e.first.assign(name);
-  for (char& c : e.first) c = Lower(c);
+  e.first.resize(name.size());
+  for (size_t i = 0; i < name.size(); ++i) e.first[i] = Lower(name[i]);
   e.second.assign(value);
 }
 
-// Removes the entries from index `from` on that match `pred`, keeping the order of the rest.
-// Entries are swapped, not moved, so every string keeps its buffer for reuse.
+// Removes the live entries from index `from` on that match `pred`, keeping the order of the
+// rest. Entries are swapped, not moved, so every string keeps its buffer for reuse.
 template <typename Pred>
 size_t HeaderMap::RemoveIf(size_t from, Pred pred) {
   size_t kept = from;  // [kept, i) holds the entries to remove
-  for (size_t i = from; i < entries_.size(); ++i) {
+  for (size_t i = from; i < size_; ++i) {
     if (pred(entries_[i])) continue;
     if (kept != i) std::swap(entries_[kept], entries_[i]);
     ++kept;
   }
-  const size_t removed = entries_.size() - kept;
-  while (entries_.size() > kept) PopBack();
+  const size_t removed = size_ - kept;
+  size_ = kept;
   return removed;
 }
 
 void HeaderMap::Set(std::string_view name, std::string_view value) {
-  for (size_t i = 0; i < entries_.size(); ++i) {
+  for (size_t i = 0; i < size_; ++i) {
     if (!NameIs(entries_[i].first, name)) continue;
     entries_[i].second.assign(value);
     RemoveIf(i + 1, [&](const Entry& e) { return NameIs(e.first, name); });
@@ -106,20 +100,21 @@ size_t HeaderMap::RemoveAll(std::initializer_list<std::string_view> names) {
 }
 
 const std::string* HeaderMap::Get(std::string_view name) const {
-  for (const Entry& e : entries_) {
+  for (const Entry& e : entries()) {
     if (NameIs(e.first, name)) return &e.second;
   }
   return nullptr;
 }
 
 size_t HeaderMap::Count(std::string_view name) const {
-  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(),
+  const Entries live = entries();
+  return static_cast<size_t>(std::count_if(live.begin(), live.end(),
                                            [&](const Entry& e) { return NameIs(e.first, name); }));
 }
 
 size_t HeaderMap::ByteSize() const {
   size_t n = 0;
-  for (const Entry& e : entries_) n += e.first.size() + e.second.size();
+  for (const Entry& e : entries()) n += e.first.size() + e.second.size();
   return n;
 }
 

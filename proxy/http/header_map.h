@@ -1,6 +1,8 @@
 // HTTP header storage shared by the codec, filters and the router: ordered, case-insensitive.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -16,21 +18,63 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // case-insensitive and Envoy forwards them lower-cased). Pseudo-headers live in the typed
 // fields of RequestHeaders / ResponseHeaders, never in the list.
 //
-// Removed and cleared entries are kept as spares whose strings keep their buffers, and the next
-// Add or AppendEmpty reuses one: with the recycling below, a worker's steady stream of requests
-// stores header names and values without allocating. Copies carry only the live entries.
+// Removed and cleared entries stay in the vector past the live ones as spares whose strings
+// keep their buffers, and the next Add or AppendEmpty reuses one in place (no string is moved):
+// with the recycling below, a worker's steady stream of requests stores header names and values
+// without allocating. Copies carry only the live entries.
 class HeaderMap {
  public:
   using Entry = std::pair<std::string, std::string>;
 
+  // The live entries, in order: a view that stays valid until the map is next changed.
+  class Entries {
+   public:
+    using value_type = Entry;
+    using iterator = const Entry*;
+    using const_iterator = const Entry*;
+    Entries(const Entry* begin, size_t size) : begin_(begin), size_(size) {}
+    const Entry* begin() const { return begin_; }
+    const Entry* end() const { return begin_ + size_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const Entry& operator[](size_t i) const { return begin_[i]; }
+    const Entry& back() const { return begin_[size_ - 1]; }
+    friend bool operator==(Entries a, Entries b) {
+      return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
+    }
+    friend bool operator==(Entries a, const std::vector<Entry>& b) {
+      return a == Entries(b.data(), b.size());
+    }
+
+   private:
+    const Entry* begin_;
+    size_t size_;
+  };
+
   HeaderMap() = default;
-  HeaderMap(const HeaderMap& other) : entries_(other.entries_) {}
+  HeaderMap(const HeaderMap& other)
+      : entries_(other.entries_.begin(),
+                 other.entries_.begin() + static_cast<std::ptrdiff_t>(other.size_)),
+        size_(other.size_) {}
   HeaderMap& operator=(const HeaderMap& other) {
-    if (this != &other) entries_ = other.entries_;
+    if (this != &other) {
+      Clear();
+      for (const Entry& e : other.entries()) AppendEmpty() = e;
+    }
     return *this;
   }
-  HeaderMap(HeaderMap&&) noexcept = default;
-  HeaderMap& operator=(HeaderMap&&) noexcept = default;
+  HeaderMap(HeaderMap&& other) noexcept
+      : entries_(std::move(other.entries_)), size_(std::exchange(other.size_, 0)) {
+    other.entries_.clear();
+  }
+  HeaderMap& operator=(HeaderMap&& other) noexcept {
+    if (this != &other) {
+      entries_ = std::move(other.entries_);
+      size_ = std::exchange(other.size_, 0);
+      other.entries_.clear();
+    }
+    return *this;
+  }
 
   // Appends; `name` is lower-cased.
   void Add(std::string_view name, std::string_view value);
@@ -45,26 +89,25 @@ class HeaderMap {
   bool Has(std::string_view name) const { return Get(name) != nullptr; }
   size_t Count(std::string_view name) const;
 
-  const std::vector<Entry>& entries() const { return entries_; }
-  size_t size() const { return entries_.size(); }
+  Entries entries() const { return Entries(entries_.data(), size_); }
+  size_t size() const { return size_; }
   // Bytes of names plus values, used for the header size limit.
   size_t ByteSize() const;
 
   // For the codec, which fills names and values in place as they arrive.
   Entry& AppendEmpty();  // a new last entry with empty name and value
-  Entry& back() { return entries_.back(); }
-  void PopBack();
+  Entry& back() { return entries_[size_ - 1]; }
+  void PopBack() { --size_; }  // the entry stays as a spare
   void Reserve(size_t n) { entries_.reserve(n); }
   // Removes every entry (kept as spares, within limits).
   void Clear();
 
  private:
-  void Retire(Entry&& e);  // keeps `e`'s buffers as a spare, unless there are enough or too big
   template <typename Pred>
   size_t RemoveIf(size_t from, Pred pred);
 
-  std::vector<Entry> entries_;
-  std::vector<Entry> spare_;  // empty strings, capacity kept
+  std::vector<Entry> entries_;  // [0, size_) live; the rest spares (strings cleared on reuse)
+  size_t size_ = 0;
 };
 
 // Header blocks come from NewRequestHeaders / NewResponseHeaders and go back, when their

@@ -80,6 +80,49 @@ TEST(HeaderMapTest, CopiesCarryOnlyLiveEntries) {
   EXPECT_EQ(assigned.entries(), (Entries{{"b", "2"}}));
 }
 
+// Spares keep their buffers for the next entry, unless they grew past the limits.
+TEST(HeaderMapTest, SparesKeepSmallBuffersAndDropBigOnes) {
+  HeaderMap h;
+  h.Add("a", std::string(200, 'v'));
+  h.Add("b", std::string(4000, 'w'));
+  h.Clear();
+  EXPECT_TRUE(h.entries().empty());
+  HeaderMap::Entry& small = h.AppendEmpty();
+  EXPECT_GE(small.second.capacity(), 200u);
+  EXPECT_TRUE(small.second.empty());
+  HeaderMap::Entry& big = h.AppendEmpty();
+  EXPECT_LT(big.second.capacity(), 4000u);
+  EXPECT_EQ(h.size(), 2u);
+}
+
+TEST(HeaderMapTest, AMovedFromMapIsEmptyAndUsable) {
+  HeaderMap h;
+  h.Add("a", "1");
+  h.Add("b", "2");
+  HeaderMap moved = std::move(h);
+  EXPECT_EQ(moved.entries(), (Entries{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(h.size(), 0u);  // NOLINT(bugprone-use-after-move): a moved-from map is empty
+  h.Add("c", "3");
+  EXPECT_EQ(h.entries(), (Entries{{"c", "3"}}));
+  HeaderMap assigned;
+  assigned.Add("z", "9");
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.entries(), (Entries{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(moved.size(), 0u);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(HeaderMapTest, AssigningASmallerMapLeavesNoOldEntriesLive) {
+  HeaderMap big;
+  for (const char* n : {"a", "b", "c", "d"}) big.Add(n, n);
+  HeaderMap one;
+  one.Add("x", "1");
+  big = one;
+  EXPECT_EQ(big.entries(), (Entries{{"x", "1"}}));
+  EXPECT_EQ(big.Get("b"), nullptr);
+  EXPECT_EQ(big.Count("a"), 0u);
+  EXPECT_EQ(big.ByteSize(), 2u);
+}
+
 // A recycled block must hold exactly what a new one does.
 TEST(HeaderBlockRecyclingTest, ARecycledRequestBlockIsLikeANewOne) {
   const RequestHeaders fresh;
