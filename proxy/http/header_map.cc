@@ -3,10 +3,40 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 
 namespace pilotfish::http {
 namespace {
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+// Header names are folded and compared eight bytes at a time (they are mostly 10 to 30 bytes).
+constexpr uint64_t kEachByte = 0x0101010101010101ULL;
+
+// `w` with every byte in 'A'..'Z' lower-cased; other bytes, including those >= 0x80, unchanged.
+inline uint64_t LowerWord(uint64_t w) {
+  const uint64_t low7 = w & (0x7f * kEachByte);
+  // Per byte, bit 7 of the sum says low7 >= 'A' (resp. > 'Z'); no sum carries into the next byte.
+  const uint64_t at_least_a = low7 + (0x80 - 'A') * kEachByte;
+  const uint64_t above_z = low7 + (0x80 - 'Z' - 1) * kEachByte;
+  const uint64_t upper = at_least_a & ~above_z & ~w & (0x80 * kEachByte);
+  return w | (upper >> 2);  // bit 7 -> bit 5: +0x20
+}
+
+inline uint64_t LoadWord(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+void CopyLower(char* out, const char* in, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const uint64_t w = LowerWord(LoadWord(in + i));
+    std::memcpy(out + i, &w, sizeof(w));
+  }
+  for (; i < n; ++i) out[i] = Lower(in[i]);
+}
 }  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -20,9 +50,16 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 namespace {
 // `stored` is lower-case already (every way in lower-cases it): only `name` needs folding.
 inline bool NameIs(const std::string& stored, std::string_view name) {
-  if (stored.size() != name.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (stored[i] != Lower(name[i])) return false;
+  const size_t n = name.size();
+  if (stored.size() != n) return false;
+  const char* a = stored.data();
+  const char* b = name.data();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (LoadWord(a + i) != LowerWord(LoadWord(b + i))) return false;
+  }
+  for (; i < n; ++i) {
+    if (a[i] != Lower(b[i])) return false;
   }
   return true;
 }
@@ -57,7 +94,7 @@ void HeaderMap::Clear() {
 void HeaderMap::Add(std::string_view name, std::string_view value) {
   Entry& e = AppendEmpty();
   e.first.resize(name.size());
-  for (size_t i = 0; i < name.size(); ++i) e.first[i] = Lower(name[i]);
+  CopyLower(e.first.data(), name.data(), name.size());
   e.second.assign(value);
 }
 
@@ -91,7 +128,19 @@ size_t HeaderMap::Remove(std::string_view name) {
 }
 
 size_t HeaderMap::RemoveAll(std::initializer_list<std::string_view> names) {
+  // Bit L set: some name is L bytes long (L < 64); most entries are ruled out by length alone.
+  uint64_t lengths = 0;
+  bool long_names = false;
+  for (std::string_view n : names) {
+    if (n.size() < 64) {
+      lengths |= uint64_t{1} << n.size();
+    } else {
+      long_names = true;
+    }
+  }
   return RemoveIf(0, [&](const Entry& e) {
+    const size_t len = e.first.size();
+    if (len < 64 ? (lengths & (uint64_t{1} << len)) == 0 : !long_names) return false;
     for (std::string_view n : names) {
       if (NameIs(e.first, n)) return true;
     }

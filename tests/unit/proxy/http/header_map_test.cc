@@ -49,6 +49,54 @@ TEST(HeaderMapTest, RemoveAndRemoveAllKeepTheOrderOfTheRest) {
   EXPECT_EQ(h.Count("a"), 1u);
 }
 
+// Only A-Z fold: the bytes next to them in ASCII ('@', '[', '`', '{') stay as they are.
+TEST(HeaderMapTest, AddFoldsOnlyAsciiCapitals) {
+  HeaderMap h;
+  h.Add("AZaz09-_@[`{~\x80\xC1", "V");
+  EXPECT_EQ(h.entries(), (Entries{{"azaz09-_@[`{~\x80\xC1", "V"}}));
+}
+
+// Names are folded and compared eight bytes at a time, the tail byte by byte: every byte value
+// in every position of a 19-byte name (two words and a tail) folds and matches as one at a time.
+TEST(HeaderMapTest, EveryByteFoldsAndComparesAsAsciiLowerCase) {
+  auto lower = [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  };
+  for (size_t pos = 0; pos < 19; ++pos) {
+    for (int b = 0; b < 256; ++b) {
+      std::string name(19, 'K');
+      name[pos] = static_cast<char>(b);
+      std::string expected(19, 'k');
+      expected[pos] = lower(static_cast<unsigned char>(b));
+      HeaderMap h;
+      h.Add(name, "v");
+      ASSERT_EQ(h.entries()[0].first, expected) << "byte " << b << " at " << pos;
+      ASSERT_NE(h.Get(name), nullptr) << "byte " << b << " at " << pos;
+      ASSERT_NE(h.Get(expected), nullptr);
+      std::string other = expected;
+      other[pos] = static_cast<char>(b ^ 0x01);  // any other byte there: no match
+      if (lower(static_cast<unsigned char>(other[pos])) != expected[pos]) {
+        ASSERT_EQ(h.Get(other), nullptr) << "byte " << b << " at " << pos;
+      }
+    }
+  }
+}
+
+// RemoveAll rules entries out by length first; names of 64 bytes and more take the slow path.
+TEST(HeaderMapTest, RemoveAllMatchesNamesOfEveryLength) {
+  const std::string long_name(70, 'l');
+  const std::string other_long(80, 'o');
+  HeaderMap h;
+  for (const std::string& n : {std::string("a"), long_name, std::string("bb"), other_long,
+                               std::string(63, 'x'), std::string("c")}) {
+    h.Add(n, "v");
+  }
+  EXPECT_EQ(h.RemoveAll({"a", long_name, std::string(63, 'X'), "zz"}), 3u);
+  EXPECT_EQ(h.entries(), (Entries{{"bb", "v"}, {other_long, "v"}, {"c", "v"}}));
+  EXPECT_EQ(h.RemoveAll({"c"}), 1u);  // no long names asked for: long entries stay
+  EXPECT_EQ(h.entries(), (Entries{{"bb", "v"}, {other_long, "v"}}));
+}
+
 // Removed entries come back as spares: what is added next must not carry old contents.
 TEST(HeaderMapTest, ReusedEntriesStartEmpty) {
   HeaderMap h;
