@@ -155,6 +155,13 @@ const std::string* HeaderMap::Get(std::string_view name) const {
   return nullptr;
 }
 
+bool HeaderMap::HasNamePrefix(std::string_view prefix) const {
+  for (const Entry& e : entries()) {
+    if (std::string_view(e.first).starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 size_t HeaderMap::Count(std::string_view name) const {
   const Entries live = entries();
   return static_cast<size_t>(std::count_if(live.begin(), live.end(),

@@ -87,6 +87,8 @@ class HeaderMap {
   // The first value named `name`, or nullptr.
   const std::string* Get(std::string_view name) const;
   bool Has(std::string_view name) const { return Get(name) != nullptr; }
+  // Whether some name starts with `prefix`, which must be lower-case.
+  bool HasNamePrefix(std::string_view prefix) const;
   size_t Count(std::string_view name) const;
 
   Entries entries() const { return Entries(entries_.data(), size_); }

@@ -149,6 +149,37 @@ class RetryTest(h.ProxyTestCase):
         # Round robin alternates, so each request meets the dead port first: 2 attempts.
         self.assertEqual(set(counts), {"2"})
 
+    def test_request_headers_ask_for_retries_and_a_timeout_and_are_stripped(self):
+        # No retry policy on the route: x-envoy-retry-on / x-envoy-max-retries alone enable
+        # retries, x-envoy-upstream-rq-timeout-ms sets the route timeout, and none of them
+        # reaches the upstream (Envoy's router honours and strips them).
+        echo = self.start_echo("hdr")
+        port = self.proxy_for([route_with("echo")], [("echo", [("127.0.0.1", echo.port)], {})])
+        before = echo.counters()["requests_total"]
+        r = h.http_request(port, path="/status/503",
+                           headers={"x-envoy-retry-on": "5xx", "x-envoy-max-retries": "2"})
+        self.assertStatus(r, 503)
+        self.assertEqual(echo.counters()["requests_total"] - before, 3, "1 try + 2 retries")
+        r = h.http_request(port, path="/fail?rate=50",
+                           headers={"X-Envoy-Retry-On": "5xx", "X-Envoy-Max-Retries": "5"})
+        self.assertStatus(r, 200)
+        r = h.http_request(port, path="/seen", headers={
+            "x-envoy-retry-on": "5xx", "x-envoy-max-retries": "1",
+            "x-envoy-retriable-status-codes": "418", "x-envoy-upstream-rq-timeout-ms": "3000",
+            "x-envoy-upstream-rq-per-try-timeout-ms": "2000", "x-other": "kept"})
+        self.assertStatus(r, 200)
+        seen = r.json()["headers"]
+        for name in ("x-envoy-retry-on", "x-envoy-max-retries", "x-envoy-retriable-status-codes",
+                     "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms"):
+            self.assertNotIn(name, seen)
+        self.assertEqual(seen["x-other"], "kept")
+        self.assertEqual(seen["x-envoy-expected-rq-timeout-ms"], "3000")
+        started = time.monotonic()
+        r = h.http_request(port, path="/delay/3000",
+                           headers={"x-envoy-upstream-rq-timeout-ms": "300"})
+        self.assertStatus(r, 504)
+        self.assertLess(time.monotonic() - started, 2.5)
+
 
 if __name__ == "__main__":
     import unittest

@@ -118,6 +118,9 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
                                                       bool end_stream) {
   request_ = &headers;
   request_complete_ = end_stream;
+  // Before the router adds its own: without x-envoy-* request headers (the usual case) the
+  // ones the router and the retry state honour are not looked for one by one.
+  const bool client_envoy_headers = headers.headers.HasNamePrefix("x-envoy-");
   const http::RouterStats* stats = callbacks_->router_stats();
   if (stats != nullptr) stats->Inc(stats->rq_total);
   const pilotfish::router::CompiledRoute* route = callbacks_->route();
@@ -193,7 +196,8 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   }
 
   timeout_ = rc.route.timeout.value_or(kDefaultRouteTimeout);
-  if (const std::string* t = headers.headers.Get("x-envoy-upstream-rq-timeout-ms")) {
+  if (const std::string* t =
+          client_envoy_headers ? headers.headers.Get("x-envoy-upstream-rq-timeout-ms") : nullptr) {
     uint64_t ms;
     if (ParseInt(std::string_view(*t), &ms)) timeout_ = std::chrono::milliseconds(ms);
     headers.headers.Remove("x-envoy-upstream-rq-timeout-ms");
@@ -241,9 +245,9 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
     framing_ = http1::BodyFraming::kChunked;
   }
   const pilotfish::router::CompiledVirtualHost* vh = callbacks_->virtual_host();
-  retry_ =
-      RetryState::Create(route->retry_policy(),
-                         vh != nullptr && vh->retry_policy ? &*vh->retry_policy : nullptr, headers);
+  retry_ = RetryState::Create(route->retry_policy(),
+                              vh != nullptr && vh->retry_policy ? &*vh->retry_policy : nullptr,
+                              headers, client_envoy_headers);
   retain_body_ = retry_ != nullptr && retry_->retries_left() && !upgrade_;
   cluster_name_ = cluster_name;
   hash_ = ComputeHash(rc.route.hash_policy, headers, callbacks_->downstream_remote_address());
@@ -682,7 +686,11 @@ int64_t RouterFilter::NowMs() const {
 }
 
 void RouterFilter::ReportToOutlierDetector(int status, bool local_origin_failure) {
-  if (host_ == nullptr) return;
+  // The attempt's cluster says whether there is a detector, without a lookup by name.
+  if (host_ == nullptr || cluster_info_ == nullptr ||
+      cluster_info_->outlier_detector() == nullptr) {
+    return;
+  }
   upstream::WorkerClusterManager::Cluster* cluster =
       callbacks_->worker().cluster_manager().Get(cluster_name_);
   if (cluster == nullptr || cluster->info->outlier_detector() == nullptr) return;

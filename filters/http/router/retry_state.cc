@@ -25,8 +25,9 @@ bool Contains(const std::vector<uint32_t>& v, uint32_t x) {
 
 std::unique_ptr<RetryState> RetryState::Create(const Policy* route_policy,
                                                const Policy* vhost_policy,
-                                               http::RequestHeaders& headers) {
+                                               http::RequestHeaders& headers, bool retry_headers) {
   const Policy* policy = route_policy != nullptr ? route_policy : vhost_policy;
+  if (policy == nullptr && !retry_headers) return nullptr;
   static const config::RetryPolicy kNoConfig;
   static const Policy kNoPolicy = *Policy::Create(kNoConfig);
   // Built on the stack: most requests end up with no retry state, and then allocate nothing.
@@ -39,6 +40,15 @@ std::unique_ptr<RetryState> RetryState::Create(const Policy* route_policy,
     // retriable_request_headers: only requests matching one of them are retried.
     if (!policy->RequestIsRetriable(headers)) s.retry_on_ = 0;
   }
+  if (retry_headers) ApplyRetryHeaders(policy, headers, s);
+  if (s.retry_on_ == 0 && !s.per_try_timeout_ && s.per_try_idle_timeout().count() == 0) {
+    return nullptr;
+  }
+  return std::unique_ptr<RetryState>(new RetryState(std::move(s)));
+}
+
+void RetryState::ApplyRetryHeaders(const Policy* policy, http::RequestHeaders& headers,
+                                   RetryState& s) {
   // The request headers Envoy honours (then strips): they enable retries without a policy.
   if (const std::string* on = headers.headers.Get("x-envoy-retry-on")) {
     s.retry_on_ |= ParseRetryOn(*on);
@@ -57,10 +67,6 @@ std::unique_ptr<RetryState> RetryState::Create(const Policy* route_policy,
   }
   headers.headers.RemoveAll({"x-envoy-retry-on", "x-envoy-retriable-status-codes",
                              "x-envoy-max-retries", "x-envoy-upstream-rq-per-try-timeout-ms"});
-  if (s.retry_on_ == 0 && !s.per_try_timeout_ && s.per_try_idle_timeout().count() == 0) {
-    return nullptr;
-  }
-  return std::unique_ptr<RetryState>(new RetryState(std::move(s)));
 }
 
 bool RetryState::MatchesReset(Reset reset, bool request_sent) const {

@@ -28,9 +28,11 @@ class RetryState {
   // The route's retry_policy wins over the virtual host's (both compiled with their route
   // table, which outlives the request). Reads and removes the request's x-envoy-retry-on,
   // x-envoy-max-retries and x-envoy-retriable-status-codes headers, which enable or widen
-  // retries on their own. nullptr when nothing asks for retries.
+  // retries on their own. nullptr when nothing asks for retries. `retry_headers` false: the
+  // caller knows the request has no x-envoy-* header, so none is looked for.
   static std::unique_ptr<RetryState> Create(const Policy* route_policy, const Policy* vhost_policy,
-                                            http::RequestHeaders& headers);
+                                            http::RequestHeaders& headers,
+                                            bool retry_headers = true);
 
   // Whether retry_on covers this failure / response (regardless of retries left).
   bool MatchesReset(Reset reset, bool request_sent) const;
@@ -61,6 +63,8 @@ class RetryState {
  private:
   RetryState() = default;
   const config::RetryPolicy& config() const { return policy_->config(); }
+  // Create's part for the x-envoy-* retry request headers: applies them to `s`, strips them.
+  static void ApplyRetryHeaders(const Policy* policy, http::RequestHeaders& headers, RetryState& s);
 
   // The route's (or virtual host's) policy, which the stream's route table keeps alive; a default
   // one when only request headers ask for retries. Not copied: Istio puts a policy on every route.

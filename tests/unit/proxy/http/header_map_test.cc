@@ -97,6 +97,17 @@ TEST(HeaderMapTest, RemoveAllMatchesNamesOfEveryLength) {
   EXPECT_EQ(h.entries(), (Entries{{"bb", "v"}, {other_long, "v"}}));
 }
 
+TEST(HeaderMapTest, HasNamePrefixLooksAtLiveNamesOnly) {
+  HeaderMap h;
+  h.Add("X-Envoy-Max-Retries", "1");
+  h.Add("accept", "*/*");
+  EXPECT_TRUE(h.HasNamePrefix("x-envoy-"));
+  EXPECT_FALSE(h.HasNamePrefix("x-envoy-retry-on"));
+  h.Remove("x-envoy-max-retries");  // kept as a spare: not live
+  EXPECT_FALSE(h.HasNamePrefix("x-envoy-"));
+  EXPECT_TRUE(h.HasNamePrefix(""));
+}
+
 // Removed entries come back as spares: what is added next must not carry old contents.
 TEST(HeaderMapTest, ReusedEntriesStartEmpty) {
   HeaderMap h;
