@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -79,6 +80,47 @@ class ServerCodecTest : public ::testing::Test {
   size_t last_consumed_ = 0;
   std::string rest_;
 };
+
+// Every byte value in every position of a 17-byte header name, fed whole and split inside the
+// name, is accepted exactly when it is an RFC 9110 tchar (llhttp and the codec's table both
+// check), and the stored name is the ASCII lower-case of what was sent.
+TEST(ServerCodecNameTest, EveryByteInEveryPositionOfAHeaderName) {
+  const std::string tchars = "!#$%&'*+-.^_`|~";
+  for (size_t pos = 0; pos < 17; ++pos) {
+    for (int b = 0; b < 256; ++b) {
+      if (b == ':') continue;  // ends the name there: a different, valid header
+      if (pos == 0 && (b == '\r' || b == '\n')) continue;  // ends the header block there
+      const char c = static_cast<char>(b);
+      const bool tchar = std::isalnum(b) != 0 || (b != 0 && tchars.find(c) != std::string::npos);
+      std::string name = "Abcdefgh-IJKLMNO9";
+      name[pos] = c;
+      std::string lower = name;
+      for (char& l : lower) l = static_cast<char>(std::tolower(static_cast<unsigned char>(l)));
+      const std::string req = "GET / HTTP/1.1\r\nHost: h\r\n" + name + ": v\r\n\r\n";
+      for (size_t split : {req.size(), req.find(name) + 5}) {
+        Recorder cb;
+        CodecLimits limits;
+        ServerCodec codec(cb, limits);
+        size_t consumed = 0;
+        DispatchStatus st = codec.Dispatch(std::string_view(req).substr(0, split), &consumed);
+        if (st != DispatchStatus::kError && split < req.size()) {
+          ASSERT_EQ(consumed, split);
+          st = codec.Dispatch(std::string_view(req).substr(split), &consumed);
+        }
+        SCOPED_TRACE("byte " + std::to_string(b) + " at " + std::to_string(pos) + " split " +
+                     std::to_string(split));
+        if (!tchar) {
+          EXPECT_EQ(st, DispatchStatus::kError);
+          continue;
+        }
+        ASSERT_NE(st, DispatchStatus::kError) << codec.error_details();
+        ASSERT_EQ(cb.requests.size(), 1u);
+        const std::vector<http::HeaderMap::Entry> expected = {{lower, "v"}};
+        EXPECT_EQ(cb.requests[0].headers->headers.entries(), expected);
+      }
+    }
+  }
+}
 
 TEST_F(ServerCodecTest, SimpleGet) {
   const std::string req =
