@@ -9,6 +9,7 @@
 
 #include "filters/http/router/retry_state.h"
 #include "filters/http/router/shadow.h"
+#include "proxy/common/thread_pooled.h"
 #include "proxy/http/filter.h"
 #include "proxy/upstream/cluster_manager.h"
 
@@ -16,7 +17,8 @@ namespace pilotfish::filters::router {
 
 class RouterFilter : public http::DecoderFilter,
                      public upstream::PoolCallbacks,
-                     public upstream::UpstreamStreamCallbacks {
+                     public upstream::UpstreamStreamCallbacks,
+                     public common::ThreadPooled<RouterFilter> {  // one per request
  public:
   RouterFilter() = default;
   ~RouterFilter() override;

@@ -11,6 +11,7 @@
 #include "filters/network/http_connection_manager/stats.h"
 #include "proxy/access_log/access_logger.h"
 #include "proxy/access_log/stream_observer.h"
+#include "proxy/common/thread_pooled.h"
 #include "proxy/config/hcm.h"
 #include "proxy/http/filter.h"
 #include "proxy/http1/codec.h"
@@ -36,7 +37,9 @@ using HcmRuntimeConfigSharedPtr = std::shared_ptr<const HcmRuntimeConfig>;
 
 class ConnectionManager;
 
-class ActiveStream : public http::DecoderFilterCallbacks, public event::DeferredDeletable {
+class ActiveStream : public http::DecoderFilterCallbacks,
+                     public event::DeferredDeletable,
+                     public common::ThreadPooled<ActiveStream> {  // one per request
  public:
   ActiveStream(ConnectionManager& cm, http::RequestHeadersPtr headers);
   ~ActiveStream() override;
