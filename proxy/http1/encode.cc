@@ -1,25 +1,14 @@
 // HTTP/1.1 serialization of response and request heads and of message bodies.
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "proxy/http1/codec.h"
+#include "proxy/http1/head_writer.h"
 
 namespace pilotfish::http1 {
 namespace {
-
-void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
-}
-
-void AppendDecimal(std::string& out, uint64_t v) {
-  char buf[20];
-  const auto result = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, static_cast<size_t>(result.ptr - buf));
-}
 
 void AppendHex(std::string& out, uint64_t v) {
   char buf[16];
@@ -45,25 +34,26 @@ void EncodeResponseHeaders(const http::ResponseHeaders& headers, int request_ver
                            bool head_request, bool keep_alive, std::string& out,
                            BodyFraming* framing) {
   const int status = headers.status;
-  out.reserve(out.size() + EntriesSize(headers.headers) + headers.reason.size() + 96);
-  out.append("HTTP/1.1 ");
-  AppendDecimal(out, static_cast<uint64_t>(status));
-  out.push_back(' ');
-  if (headers.reason.empty() || HasLineBreak(headers.reason)) {
-    out.append(http::StatusReason(status));
-  } else {
-    out.append(headers.reason);
-  }
-  out.append("\r\n");
+  const std::string_view reason = headers.reason.empty() || HasLineBreak(headers.reason)
+                                      ? http::StatusReason(status)
+                                      : std::string_view(headers.reason);
+  // Status line (at most 32 bytes besides the reason), the entries, and what may be added:
+  // "transfer-encoding: chunked" or "connection: keep-alive|close" lines and the blank line.
+  HeadWriter w(out, EntriesSize(headers.headers) + reason.size() + 96);
+  w.Put("HTTP/1.1 ");
+  w.Decimal(static_cast<uint64_t>(status));
+  w.Put(' ');
+  w.Put(reason);
+  w.Put("\r\n");
 
   if (status < 200) {
     // 1xx (including 101): never a body, so no framing headers (RFC 9110 8.6, 9112 6.1); the
     // connection header is written as given (a 101 needs "connection: upgrade").
     for (const auto& [name, value] : headers.headers.entries()) {
       if (Is(name, "content-length") || Is(name, "transfer-encoding")) continue;
-      AppendHeader(out, name, value);
+      w.Header(name, value);
     }
-    out.append("\r\n");
+    w.Put("\r\n");
     *framing = BodyFraming::kNone;
     return;
   }
@@ -108,15 +98,15 @@ void EncodeResponseHeaders(const http::ResponseHeaders& headers, int request_ver
     } else if (own_connection && Is(name, "connection")) {
       continue;
     }
-    AppendHeader(out, name, value);
+    w.Header(name, value);
   }
-  if (add_chunked) out.append("transfer-encoding: chunked\r\n");
+  if (add_chunked) w.Put("transfer-encoding: chunked\r\n");
   if (!persistent) {
-    out.append("connection: close\r\n");
+    w.Put("connection: close\r\n");
   } else if (http10) {
-    out.append("connection: keep-alive\r\n");
+    w.Put("connection: keep-alive\r\n");
   }
-  out.append("\r\n");
+  w.Put("\r\n");
 }
 
 void EncodeBody(std::string_view data, bool end_stream, BodyFraming framing, std::string& out) {
@@ -142,19 +132,19 @@ void EncodeBody(std::string_view data, bool end_stream, BodyFraming framing, std
 
 void EncodeRequestHeaders(const http::RequestHeaders& headers, BodyFraming framing,
                           std::string& out) {
-  out.reserve(out.size() + EntriesSize(headers.headers) + headers.method.size() +
-              headers.path.size() + 2 * headers.authority.size() + 48);
-  out.append(headers.method);
-  out.push_back(' ');
+  HeadWriter w(out, EntriesSize(headers.headers) + headers.method.size() + headers.path.size() +
+                        2 * headers.authority.size() + 64);
+  w.Put(headers.method);
+  w.Put(' ');
   if (headers.method == "CONNECT") {
-    out.append(headers.authority);
+    w.Put(headers.authority);
   } else if (headers.path.empty()) {
-    out.push_back('/');
+    w.Put('/');
   } else {
-    out.append(headers.path);
+    w.Put(headers.path);
   }
-  out.append(" HTTP/1.1\r\n");
-  AppendHeader(out, "host", headers.authority);
+  w.Put(" HTTP/1.1\r\n");
+  w.Header("host", headers.authority);
 
   bool cl_written = false;
   for (const auto& [name, value] : headers.headers.entries()) {
@@ -166,10 +156,10 @@ void EncodeRequestHeaders(const http::RequestHeaders& headers, BodyFraming frami
       if (!keep || cl_written) continue;
       cl_written = true;
     }
-    AppendHeader(out, name, value);
+    w.Header(name, value);
   }
-  if (framing == BodyFraming::kChunked) out.append("transfer-encoding: chunked\r\n");
-  out.append("\r\n");
+  if (framing == BodyFraming::kChunked) w.Put("transfer-encoding: chunked\r\n");
+  w.Put("\r\n");
 }
 
 }  // namespace pilotfish::http1

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "proxy/http1/codec.h"
+#include "proxy/http1/head_writer.h"
 
 namespace pilotfish::http1 {
 namespace {
@@ -320,6 +321,29 @@ TEST(RoundTripTest, ChunkedResponseThroughClientCodec) {
   EXPECT_EQ(cb.body, "hello world");
   EXPECT_EQ(cb.ends, 1);
   EXPECT_TRUE(codec.response_keep_alive());
+}
+
+// The writer appends after what the buffer holds, and grows it when its estimate was short.
+TEST(HeadWriterTest, AppendsAfterExistingBytesAndGrowsPastItsEstimate) {
+  for (size_t estimate : {0, 1, 7, 64, 4096}) {
+    std::string out = "previous-bytes|";
+    {
+      HeadWriter w(out, estimate);
+      w.Put("GET");
+      w.Put(' ');
+      w.Decimal(18446744073709551615ULL);
+      w.Put(' ');
+      w.Header("host", std::string(300, 'h'));
+      w.Header("", "");
+      w.Put("\r\n");
+    }
+    EXPECT_EQ(out, "previous-bytes|GET 18446744073709551615 host: " + std::string(300, 'h') +
+                       "\r\n: \r\n\r\n")
+        << "estimate " << estimate;
+  }
+  std::string empty;
+  { HeadWriter w(empty, 100); }
+  EXPECT_TRUE(empty.empty());  // nothing written: the estimate is given back
 }
 
 }  // namespace
