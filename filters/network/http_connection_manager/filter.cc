@@ -530,12 +530,12 @@ void ConnectionManager::MutateRequestHeaders(http::RequestHeaders& h) {
     }
     h.headers.Set("x-forwarded-proto", "http");
   } else if (!h.headers.Has("x-forwarded-proto")) {
-    h.headers.Set("x-forwarded-proto", "http");
+    h.headers.Add("x-forwarded-proto", "http");  // absent: no need to look for others
   }
   if (c.generate_request_id && !h.headers.Has("x-request-id")) {
     char uuid[36];
     GenerateUuid(worker_, uuid);
-    h.headers.Set("x-request-id", std::string_view(uuid, sizeof(uuid)));
+    h.headers.Add("x-request-id", std::string_view(uuid, sizeof(uuid)));
   }
   if (h.authority.empty() && h.version_minor == 0 && !c.default_host_for_http_10.empty()) {
     h.authority = c.default_host_for_http_10;
@@ -552,7 +552,7 @@ void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::Respons
       h.headers.Set("server", c.server_name);
       break;
     case config::HttpConnectionManager::ServerHeader::kAppendIfAbsent:
-      if (!h.headers.Has("server")) h.headers.Set("server", c.server_name);
+      if (!h.headers.Has("server")) h.headers.Add("server", c.server_name);
       break;
     case config::HttpConnectionManager::ServerHeader::kPassThrough:
       break;
