@@ -72,6 +72,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct ports the kernel just handed out on 127.0.0.1 (all held open while picking, so
+    two listeners of one config never get the same one); same caveat as free_port()."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def poll_until(predicate, timeout=DEFAULT_TIMEOUT, interval=0.02, what="condition"):
     """Calls predicate() until it returns a truthy value or the deadline passes."""
     deadline = time.monotonic() + timeout
@@ -814,8 +829,10 @@ class Proxy(_Process):
     def start(self, timeout=DEFAULT_TIMEOUT, attempts=4, admin_ready=True):
         require_binary(PILOTFISH_BIN, "pilotfish")
         for attempt in range(attempts):
-            self.ports = {n: free_port() for n in self.bootstrap.listener_names()}
-            self.admin_port = free_port() if self.bootstrap.admin else None
+            names = self.bootstrap.listener_names()
+            picked = free_ports(len(names) + 1)
+            self.ports = dict(zip(names, picked))
+            self.admin_port = picked[-1] if self.bootstrap.admin else None
             with open(self.config_path, "w") as f:
                 json.dump(self.bootstrap.render(self.ports, self.admin_port), f, indent=1)
             with open(self.log_path, "ab") as f:
