@@ -43,6 +43,7 @@ Dispatcher::~Dispatcher() {
   RunFlushes();
   ClearDeferred();
   to_flush_.clear();
+  timer_queues_.clear();       // detaches timers still queued; closes the handles
   keep_spare_timers_ = false;  // timers destroyed from here on close their handles
   for (uv_timer_t* h : spare_timers_) CloseAndDelete(h);
   spare_timers_.clear();
@@ -167,6 +168,14 @@ void Dispatcher::ClearDeferred() {
     batch.clear();
   }
   if (deferred_.capacity() < batch.capacity()) deferred_.swap(batch);
+}
+
+TimerQueue* Dispatcher::TimerQueueFor(std::chrono::milliseconds delay) {
+  for (const auto& q : timer_queues_) {
+    if (q->delay() == delay) return q.get();
+  }
+  if (timer_queues_.size() >= kMaxTimerQueues) return nullptr;
+  return timer_queues_.emplace_back(std::make_unique<TimerQueue>(*this, delay)).get();
 }
 
 uv_timer_t* Dispatcher::AcquireTimerHandle() {

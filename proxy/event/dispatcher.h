@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/event/timer_queue.h"
+
 namespace pilotfish::event {
 
 using MonotonicTime = std::chrono::steady_clock::time_point;
@@ -68,6 +70,11 @@ class Dispatcher {
   void ScheduleFlush(Flushable* f);
   void CancelFlush(Flushable* f);
 
+  // The queue for timers of `delay` (see timer_queue.h), made on first use; nullptr once
+  // kMaxTimerQueues distinct delays have one (the caller then uses a plain Timer).
+  TimerQueue* TimerQueueFor(std::chrono::milliseconds delay);
+  static constexpr size_t kMaxTimerQueues = 16;
+
   // Runs until Exit(). Records the running thread for IsThreadSafe().
   void Run();
   // Thread-safe: stops Run() after the current iteration.
@@ -112,6 +119,7 @@ class Dispatcher {
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
   std::vector<Flushable*> to_flush_;
+  std::vector<std::unique_ptr<TimerQueue>> timer_queues_;
   std::vector<uv_timer_t*> spare_timers_;  // stopped, initialized, data == nullptr
   bool keep_spare_timers_ = true;          // false once the destructor has closed them
   std::thread::id thread_id_;

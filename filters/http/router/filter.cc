@@ -358,9 +358,9 @@ void RouterFilter::LaunchMirrors() {
 }
 
 void RouterFilter::StartGlobalTimer() {
-  if (timeout_.count() == 0 || global_timer_) return;
-  global_timer_.emplace(callbacks_->dispatcher(), [this] { OnGlobalTimeout(); });
-  global_timer_->Enable(timeout_);
+  if (timeout_.count() == 0 || global_timer_started_) return;
+  global_timer_started_ = true;
+  global_timer_.Enable(callbacks_->dispatcher(), timeout_);
 }
 
 void RouterFilter::StartPerTryTimer() {
@@ -410,7 +410,7 @@ void RouterFilter::OnAttemptTimeout(stats::Counter upstream::ClusterStats::*coun
   }
   if (!response_started_) ChargeUpstreamCode(504);
   CleanupUpstream(false);
-  global_timer_.reset();
+  StopGlobalTimer();
   // After the response started this resets the downstream stream instead.
   callbacks_->SendLocalReply(504, "upstream request timeout", http::kUpstreamRequestTimeout,
                              details);
@@ -512,7 +512,7 @@ void RouterFilter::OnPoolFailure(upstream::PoolFailure reason) {
                                                               : RetryState::Reset::kConnectFailure;
     if (MaybeRetry(retry_->MatchesReset(r, false))) return;
   }
-  global_timer_.reset();
+  StopGlobalTimer();
   ChargeUpstreamCode(503);
   switch (reason) {
     case upstream::PoolFailure::kOverflow:
@@ -575,7 +575,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
 
   if (headers->status == 101 && upgrade_) {
     tunnel_ = true;
-    global_timer_.reset();
+    StopGlobalTimer();
     if (per_try_idle_timer_ != nullptr) per_try_idle_timer_->Disable();  // an idle tunnel is fine
     if (client_ != nullptr) client_->EnterTunnel();
     callbacks_->EncodeHeaders(std::move(headers), false);
@@ -583,7 +583,7 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
   }
   if (end_stream) {
     response_complete_ = true;
-    global_timer_.reset();
+    StopGlobalTimer();
     CleanupUpstream(upstream_request_complete_ && upstream_keep_alive_);
   }
   callbacks_->EncodeHeaders(std::move(headers), end_stream);
@@ -593,7 +593,7 @@ void RouterFilter::OnResponseData(std::string_view data, bool end_stream) {
   TouchPerTryIdleTimer();
   if (end_stream) {
     response_complete_ = true;
-    global_timer_.reset();
+    StopGlobalTimer();
     CleanupUpstream(upstream_request_complete_ && upstream_keep_alive_);
   }
   callbacks_->EncodeData(data, end_stream);
@@ -608,7 +608,7 @@ void RouterFilter::OnUpstreamReset(upstream::UpstreamResetReason reason) {
       MaybeRetry(retry_->MatchesReset(RetryState::Reset::kConnectionTermination, true))) {
     return;
   }
-  global_timer_.reset();
+  StopGlobalTimer();
   if (tunnel_) {
     callbacks_->EncodeTunnelEof();
     return;
@@ -736,7 +736,7 @@ void RouterFilter::CleanupUpstream(bool reusable) {
 
 void RouterFilter::OnDestroy() {
   destroyed_ = true;
-  global_timer_.reset();
+  StopGlobalTimer();
   backoff_timer_.reset();
   CleanupUpstream(false);
   ReleaseRetryResource();

@@ -54,6 +54,10 @@ class RouterFilter : public http::DecoderFilter,
   void SendToUpstream(std::string_view data, bool end_stream);
   void OnGlobalTimeout();
   void StartGlobalTimer();
+  void StopGlobalTimer() {
+    global_timer_.Disable();
+    global_timer_started_ = false;
+  }
   // Arms the attempt's per_try_timeout and per_try_idle_timeout once its request is sent.
   void StartPerTryTimer();
   void OnPerTryTimeout();
@@ -120,7 +124,11 @@ class RouterFilter : public http::DecoderFilter,
   bool upstream_keep_alive_ = true;
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point upstream_start_;
-  std::optional<event::Timer> global_timer_;  // in place: every request with a timeout has one
+  // The route timeout: nearly every request has one, nearly always of a configured value, so
+  // a queued timer (no libuv heap insert and removal per request).
+  event::QueuedTimer global_timer_{
+      [](void* self) { static_cast<RouterFilter*>(self)->OnGlobalTimeout(); }, this};
+  bool global_timer_started_ = false;  // once per request (reset where it is stopped)
   event::TimerPtr per_try_timer_;
   // Created with the first attempt that needs it and only disabled between attempts (it may be
   // the timer whose callback is running), destroyed with the filter.
