@@ -51,7 +51,9 @@ class HeadWriter {
 
  private:
   void Room(size_t n) {
-    if (static_cast<size_t>(end_ - p_) >= n) return;
+    if (static_cast<size_t>(end_ - p_) < n) Grow(n);
+  }
+  [[gnu::noinline]] void Grow(size_t n) {
     const size_t used = static_cast<size_t>(p_ - out_.data());
     out_.resize(used + n + 256);
     p_ = out_.data() + used;
