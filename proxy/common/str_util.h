@@ -31,6 +31,14 @@ inline std::string_view TrimWhitespace(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
+// `v` in decimal, written into `buf` (no allocation, unlike std::to_string).
+struct DecimalBuffer {
+  char buf[24];
+};
+inline std::string_view FormatDecimal(DecimalBuffer& b, int64_t v) {
+  const auto r = std::to_chars(b.buf, b.buf + sizeof(b.buf), v);
+  return std::string_view(b.buf, static_cast<size_t>(r.ptr - b.buf));
+}
 // Whole-string unsigned/signed decimal or hex parse; false on any junk or overflow.
 template <typename T>
 bool ParseInt(std::string_view s, T* out, int base = 10) {

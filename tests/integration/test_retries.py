@@ -166,14 +166,15 @@ class RetryTest(h.ProxyTestCase):
         r = h.http_request(port, path="/seen", headers={
             "x-envoy-retry-on": "5xx", "x-envoy-max-retries": "1",
             "x-envoy-retriable-status-codes": "418", "x-envoy-upstream-rq-timeout-ms": "3000",
-            "x-envoy-upstream-rq-per-try-timeout-ms": "2000", "x-other": "kept"})
+            "x-envoy-upstream-rq-per-try-timeout-ms": "2000", "x-other": "kept",
+            "x-envoy-expected-rq-timeout-ms": "1"})  # the client's copy is replaced
         self.assertStatus(r, 200)
         seen = r.json()["headers"]
         for name in ("x-envoy-retry-on", "x-envoy-max-retries", "x-envoy-retriable-status-codes",
                      "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms"):
             self.assertNotIn(name, seen)
         self.assertEqual(seen["x-other"], "kept")
-        self.assertEqual(seen["x-envoy-expected-rq-timeout-ms"], "3000")
+        self.assertEqual(seen["x-envoy-expected-rq-timeout-ms"], "3000")  # one, the router's
         started = time.monotonic()
         r = h.http_request(port, path="/delay/3000",
                            headers={"x-envoy-upstream-rq-timeout-ms": "300"})

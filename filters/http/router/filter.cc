@@ -204,7 +204,14 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
   }
   const bool envoy_headers = !callbacks_->suppress_envoy_headers();
   if (timeout_.count() > 0 && envoy_headers) {
-    headers.headers.Set("x-envoy-expected-rq-timeout-ms", std::to_string(timeout_.count()));
+    DecimalBuffer ms;
+    // Only a client's copy could already be there (replaced, as Envoy does).
+    const std::string_view value = FormatDecimal(ms, timeout_.count());
+    if (client_envoy_headers) {
+      headers.headers.Set("x-envoy-expected-rq-timeout-ms", value);
+    } else {
+      headers.headers.Add("x-envoy-expected-rq-timeout-ms", value);
+    }
   }
 
   // Rewrites.
@@ -563,7 +570,8 @@ void RouterFilter::OnResponseHeaders(http::ResponseHeadersPtr headers, bool end_
   upstream_keep_alive_ = client_ != nullptr && client_->response_keep_alive();
   if (!callbacks_->suppress_envoy_headers()) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - upstream_start_);
-    headers->headers.Set("x-envoy-upstream-service-time", std::to_string(ms.count()));
+    DecimalBuffer b;
+    headers->headers.Set("x-envoy-upstream-service-time", FormatDecimal(b, ms.count()));
   }
   if (callbacks_->virtual_host() != nullptr) {
     ApplyResponseHeaders(callbacks_->virtual_host()->config->headers, headers->headers);
