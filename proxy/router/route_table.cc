@@ -210,6 +210,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::Create(
 }
 
 const CompiledVirtualHost* RouteTable::FindVirtualHost(std::string_view authority) const {
+  // Only a "*" virtual host (or none): nothing to look the host up in.
+  if (exact_.empty() && suffix_.empty() && prefix_.empty()) return default_;
   std::string host = ToLower(authority);
   if (config_.ignore_port_in_host_matching) {
     // "host:port" and "[v6]:port" lose ":port"; a bare IPv6 literal keeps its colons.

@@ -262,14 +262,13 @@ http::FilterHeadersStatus RouterFilter::DecodeHeaders(http::RequestHeaders& head
     StartGlobalTimer();
     LaunchMirrors();
   }
-  StartAttempt();
+  StartAttempt(cluster);  // nothing between the lookup above and here changes the clusters
   return http::FilterHeadersStatus::kStopIteration;
 }
 
-void RouterFilter::StartAttempt() {
+void RouterFilter::StartAttempt(upstream::WorkerClusterManager::Cluster* cluster) {
   backoff_timer_.reset();
-  upstream::WorkerClusterManager::Cluster* cluster =
-      callbacks_->worker().cluster_manager().Get(cluster_name_);
+  if (cluster == nullptr) cluster = callbacks_->worker().cluster_manager().Get(cluster_name_);
   if (cluster == nullptr) {  // removed between attempts
     callbacks_->SendLocalReply(503, "", http::kNoClusterFound, "cluster_not_found");
     return;

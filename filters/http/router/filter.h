@@ -50,7 +50,8 @@ class RouterFilter : public http::DecoderFilter,
  private:
   // One upstream attempt: host choice (skipping the previous host when the retry policy asks),
   // then a pooled connection.
-  void StartAttempt();
+  // `cluster`: the cluster when the caller just looked it up (the first attempt), else nullptr.
+  void StartAttempt(upstream::WorkerClusterManager::Cluster* cluster = nullptr);
   void SendToUpstream(std::string_view data, bool end_stream);
   void OnGlobalTimeout();
   void StartGlobalTimer();
