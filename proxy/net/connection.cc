@@ -1,7 +1,10 @@
 // Connection: libuv TCP stream with a shared per-thread read buffer and write watermarks.
 #include "proxy/net/connection.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 
@@ -199,13 +202,16 @@ void Connection::Flush() {
   size_t written = 0;
   // Try the socket directly unless earlier writes are still queued (order) or connecting.
   if (state_ != State::kConnecting && in_flight_bytes_ == 0) {
-    uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
-    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &b, 1);
+    // send(), not libuv's write(): the socket call skips the VFS layer (HAProxy does the same).
+    ssize_t n;
+    do {
+      n = ::send(fd(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
     if (n > 0) {
       written = static_cast<size_t>(n);
       bytes_written_ += written;
       buffered_bytes_ -= written;
-    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
       CloseSocket(CloseReason::kError);
       return;
     }
