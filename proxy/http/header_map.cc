@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "proxy/common/thread_pooled.h"
+
 namespace pilotfish::http {
 namespace {
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
@@ -182,27 +184,12 @@ constexpr size_t kPoolSize = 0;  // ASan must see every block freed
 constexpr size_t kPoolSize = 64;  // per thread and type: about the streams in flight at once
 #endif
 
-// Set when the calling thread's pool has been destroyed (thread exit): blocks freed after
-// that are deleted. A plain bool, so reading it late is fine.
 template <typename T>
-thread_local bool pool_gone = false;
-
-template <typename T>
-struct Pool {
-  std::vector<T*> free;
-  Pool() { free.reserve(kPoolSize); }
-  ~Pool() {
-    for (T* p : free) delete p;
-    pool_gone<T> = true;
-  }
-};
-
-template <typename T>
-std::vector<T*>* ThreadPool() {
-  if (kPoolSize == 0 || pool_gone<T>) return nullptr;
-  thread_local Pool<T> pool;
-  return &pool.free;
+void DeleteBlock(T* p) {
+  delete p;
 }
+template <typename T>
+using BlockPool = common::ThreadFreeList<T*, kPoolSize, &DeleteBlock<T>>;
 
 // Back to exactly what a new block holds, keeping the storage of its strings and headers.
 // Field by field (assigning a new T() constructed and destroyed one, twice the work): a field
@@ -230,23 +217,19 @@ void ResetForReuse(ResponseHeaders& h) {
 
 template <typename T>
 T* Take() {
-  std::vector<T*>* pool = ThreadPool<T>();
-  if (pool == nullptr || pool->empty()) return new T();
-  T* p = pool->back();
-  pool->pop_back();
-  return p;
+  if (T* p = BlockPool<T>::Take(); p != nullptr) return p;
+  return new T();
 }
 }  // namespace
 
 template <typename T>
 void RecyclingDelete<T>::operator()(T* p) const {
-  std::vector<T*>* pool = ThreadPool<T>();
-  if (pool == nullptr || pool->size() >= kPoolSize) {
+  if (!BlockPool<T>::HasRoom()) {  // off (ASan), full or gone: no reset for nothing
     delete p;
     return;
   }
   ResetForReuse(*p);
-  pool->push_back(p);
+  BlockPool<T>::Keep(p);  // room was just checked, on this thread
 }
 
 template struct RecyclingDelete<RequestHeaders>;

@@ -74,5 +74,33 @@ TEST(ThreadPooledTest, BlocksMayBeFreedOnAnotherThread) {
   EXPECT_EQ(live, 1);
 }
 
+int released = 0;
+void CountRelease(int* p) {
+  ++released;
+  delete p;
+}
+using Ints = ThreadFreeList<int*, 2, &CountRelease>;
+
+// The list keeps at most kMax, hands back the newest first, and releases what it still holds
+// when its thread exits; after that, Keep on that thread refuses.
+TEST(ThreadFreeListTest, KeepsUpToKMaxAndReleasesAtThreadExit) {
+  std::thread t([] {
+    EXPECT_EQ(Ints::Take(), nullptr);
+    int* a = new int(1);
+    int* b = new int(2);
+    int* c = new int(3);
+    EXPECT_TRUE(Ints::Keep(a));
+    EXPECT_TRUE(Ints::Keep(b));
+    EXPECT_FALSE(Ints::HasRoom());
+    EXPECT_FALSE(Ints::Keep(c));
+    delete c;
+    EXPECT_EQ(Ints::Take(), b);
+    EXPECT_TRUE(Ints::Keep(b));
+  });
+  t.join();
+  EXPECT_EQ(released, 2);            // a and b, at the thread's exit
+  EXPECT_EQ(Ints::Take(), nullptr);  // this thread's own list is separate and empty
+}
+
 }  // namespace
 }  // namespace pilotfish::common
