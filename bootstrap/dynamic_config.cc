@@ -253,8 +253,13 @@ absl::Status DynamicConfig::OnUpdate(const std::string& type_url,
 
 absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& updated,
                                            const std::vector<std::string>& removed) {
-  absl::btree_map<std::string, ClusterEntry> next = clusters_;
-  std::vector<std::string> changed;
+  // Translate every changed cluster first; only a response that translates whole is applied
+  // (the ADS client has already rejected duplicate names), so the kept map is never copied.
+  struct Staged {
+    const xds::Resource* resource;
+    upstream::ClusterInfoSharedPtr info;
+  };
+  std::vector<Staged> staged;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
     const std::string path = absl::StrCat("Cluster ", r.name);
@@ -262,22 +267,26 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": a static cluster of that name exists (it cannot be updated)"));
     }
-    auto it = next.find(r.name);
-    if (it != next.end() && it->second.hash == r.hash) continue;
+    auto it = clusters_.find(r.name);
+    if (it != clusters_.end() && it->second.hash == r.hash) continue;
     const auto& proto = static_cast<const envoy::config::cluster::v3::Cluster&>(*r.message);
     auto c = xds::TranslateCluster(proto, path, &warnings);
     if (!c.ok()) return c.status();
     WarnUnappliedClusterFeatures(*c, path, &warnings);
-    next[r.name] = {r.hash, Record(r),
-                    std::make_shared<upstream::ClusterInfo>(*std::move(c), &server_.stats())};
-    changed.push_back(r.name);
+    staged.push_back(
+        {&r, std::make_shared<upstream::ClusterInfo>(*std::move(c), &server_.stats())});
   }
   LogWarnings(warnings);
+  std::vector<std::string> changed;
+  changed.reserve(staged.size());
+  for (auto& s : staged) {
+    clusters_[s.resource->name] = {s.resource->hash, Record(*s.resource), std::move(s.info)};
+    changed.push_back(s.resource->name);
+  }
   std::vector<std::string> gone;
   for (const auto& name : removed) {
-    if (next.erase(name) > 0) gone.push_back(name);
+    if (clusters_.erase(name) > 0) gone.push_back(name);
   }
-  clusters_ = std::move(next);
   if (!changed.empty() || !gone.empty()) {
     Publish({});
     for (const auto& name : changed) {
@@ -466,22 +475,23 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
 
 absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updated,
                                          const std::vector<std::string>& removed) {
-  absl::btree_map<std::string, RouteEntry> next = routes_;
+  // As for clusters: compile everything, then apply in place.
+  std::vector<std::pair<const xds::Resource*, ::pilotfish::router::RouteTableSharedPtr>> staged;
   std::vector<std::string> warnings;
-  size_t changed = 0;
   for (const auto& r : updated) {
-    auto it = next.find(r.name);
-    if (it != next.end() && it->second.hash == r.hash) continue;
+    auto it = routes_.find(r.name);
+    if (it != routes_.end() && it->second.hash == r.hash) continue;
     const auto& proto =
         static_cast<const envoy::config::route::v3::RouteConfiguration&>(*r.message);
     auto table =
         CompileRouteConfiguration(proto, absl::StrCat("RouteConfiguration ", r.name), &warnings);
     if (!table.ok()) return table.status();
-    next[r.name] = {r.hash, Record(r), *std::move(table)};
-    ++changed;
+    staged.emplace_back(&r, *std::move(table));
   }
   LogWarnings(warnings);
-  for (const auto& name : removed) changed += next.erase(name);
+  size_t changed = staged.size();
+  for (auto& [r, table] : staged) routes_[r->name] = {r->hash, Record(*r), std::move(table)};
+  for (const auto& name : removed) changed += routes_.erase(name);
   // Every name answered (a removal included: it does not exist) has had its first answer.
   bool first = false;
   for (const auto& r : updated) first |= rds_done_.insert(r.name).second;
@@ -489,7 +499,6 @@ absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updat
   for (const auto& r : updated) fetches_.Stop({xds::kRouteTypeUrl, r.name});
   for (const auto& name : removed) fetches_.Stop({xds::kRouteTypeUrl, name});
   if (changed == 0 && !first) return absl::OkStatus();
-  routes_ = std::move(next);
   Publish(ActivateWarmed());
   CheckInitialized();
   return absl::OkStatus();

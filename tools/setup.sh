@@ -4,7 +4,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 
-PKGS=(build-essential cmake ninja-build ccache pkg-config clang-format
+PKGS=(build-essential cmake ninja-build ccache pkg-config clang-format shellcheck
   libuv1-dev node-llhttp libssl-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev libyaml-cpp-dev libre2-dev

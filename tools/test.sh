@@ -4,7 +4,6 @@
 # Usage: tools/test.sh [--fast]   (--fast skips the sanitizer build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 jobs=$(nproc)
 
 bash tools/setup.sh
@@ -16,6 +15,10 @@ if ! clang-format --dry-run --Werror "${srcs[@]}" 2>/tmp/pf-format.log; then
   echo "clang-format: files above need formatting (run tools/format.sh)"
   exit 1
 fi
+
+echo "== shellcheck"
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+shellcheck "${scripts[@]}"
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -420,9 +420,9 @@ run_ceiling() {
     skip ceiling "needs CPU pinning: unpinned, the load side has no CPU of its own"
     return
   fi
-  # shellcheck disable=SC2086
-  measure ceiling "$up_port" "upstream nginx worker (on the load CPU with wrk)" \
-    $(children_of "$up_pid")
+  local up_workers
+  mapfile -t up_workers < <(pgrep -P "$up_pid")
+  measure ceiling "$up_port" "upstream nginx worker (on the load CPU with wrk)" "${up_workers[@]}"
 }
 
 run_nginx() {
