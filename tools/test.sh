@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, checks formatting, builds,
-# runs unit and integration tests, then the ASan+UBSan build's tests.
-# Usage: tools/test.sh [--fast]   (--fast skips the sanitizer build)
+# runs unit and integration tests, then the same against the ASan+UBSan build and the TSan build.
+# Usage: tools/test.sh [--fast]   (--fast skips the sanitizer builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -35,5 +35,15 @@ if [ "${1:-}" != "--fast" ]; then
   echo "== ASan+UBSan tests"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j1 --timeout 900)
+
+  # The threaded parts (workers, main thread, stats merging, access-log writers, shared outlier
+  # and breaker state) under TSan. tools/tsan.supp lists what cannot be checked and why.
+  echo "== TSan build"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPF_SANITIZE=thread \
+    -DPF_BUILD_BENCH=OFF >/dev/null
+  ninja -C build-tsan -j"$jobs"
+  echo "== TSan tests"
+  (cd build-tsan && TSAN_OPTIONS="suppressions=$PWD/../tools/tsan.supp halt_on_error=1 abort_on_error=1" \
+    ctest --output-on-failure -j1 --timeout 900)
 fi
 echo "all tests passed"

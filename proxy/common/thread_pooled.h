@@ -75,7 +75,7 @@ class ThreadPooled {
   }
 
  private:
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(PF_TSAN)
   static constexpr size_t kKept = 0;  // the sanitizers must see every block freed
 #else
   static constexpr size_t kKept = kMax;

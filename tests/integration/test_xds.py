@@ -63,6 +63,7 @@ class XdsCase(h.ProxyTestCase):
 
     def setUp(self):
         super().setUp()
+        h.skip_ads_under_tsan(self)
         h.require_binary(XDS_BIN, "pf_xds_server")
         self.cp_dir = os.path.join(self.tmpdir, "xds")
         os.makedirs(self.cp_dir)

@@ -33,6 +33,7 @@ def ready_status(proxy):
 class InitialFetchTimeoutTest(h.ProxyTestCase):
     def setUp(self):
         super().setUp()
+        h.skip_ads_under_tsan(self)
         h.require_binary(XDS_BIN, "pf_xds_server")
         self.cp = XdsServer(XDS_BIN, os.path.join(self.tmpdir, "xds"))
         self.addCleanup(self.cp.stop)

@@ -24,7 +24,7 @@ class Bigger : public Base {
   char more[8192] = {};
 };
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(PF_TSAN)
 constexpr bool kPooling = false;
 #else
 constexpr bool kPooling = true;
