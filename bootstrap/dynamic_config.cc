@@ -26,6 +26,14 @@ namespace {
 
 using FetchKey = InitialFetchTimeouts::Key;
 
+// Every Update* translates all of a response's changed resources into a list of these before it
+// touches anything kept: a response is applied whole or not at all, and nothing is copied.
+template <typename T>
+struct Staged {
+  const xds::Resource* resource;
+  T value;
+};
+
 // Envoy's stat names: ':' in a route config name becomes '_'.
 std::string RdsStatName(const config::RdsRef& ref) {
   std::string name = ref.name;
@@ -255,11 +263,7 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
                                            const std::vector<std::string>& removed) {
   // Translate every changed cluster first; only a response that translates whole is applied
   // (the ADS client has already rejected duplicate names), so the kept map is never copied.
-  struct Staged {
-    const xds::Resource* resource;
-    upstream::ClusterInfoSharedPtr info;
-  };
-  std::vector<Staged> staged;
+  std::vector<Staged<upstream::ClusterInfoSharedPtr>> staged;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
     const std::string path = absl::StrCat("Cluster ", r.name);
@@ -280,7 +284,7 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
   std::vector<std::string> changed;
   changed.reserve(staged.size());
   for (auto& s : staged) {
-    clusters_[s.resource->name] = {s.resource->hash, Record(*s.resource), std::move(s.info)};
+    clusters_[s.resource->name] = {s.resource->hash, Record(*s.resource), std::move(s.value)};
     changed.push_back(s.resource->name);
   }
   std::vector<std::string> gone;
@@ -324,20 +328,16 @@ absl::Status DynamicConfig::UpdateClusters(const std::vector<xds::Resource>& upd
 
 absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& updated,
                                             const std::vector<std::string>& removed) {
-  struct Changed {
-    const xds::Resource* resource;
-    std::vector<config::Endpoint> endpoints;
-  };
-  std::vector<Changed> changed;
+  std::vector<Staged<std::vector<config::Endpoint>>> changed;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
     auto it = endpoints_.find(r.name);
     if (it != endpoints_.end() && it->second.hash == r.hash) continue;
     const auto& cla =
         static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message);
-    Changed c{&r, {}};
+    Staged<std::vector<config::Endpoint>> c{&r, {}};
     if (auto s = xds::ApplyClusterLoadAssignment(
-            cla, &c.endpoints, absl::StrCat("ClusterLoadAssignment ", r.name), &warnings);
+            cla, &c.value, absl::StrCat("ClusterLoadAssignment ", r.name), &warnings);
         !s.ok()) {
       return s;
     }
@@ -364,7 +364,7 @@ absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& up
   // Only the serialized assignment is kept: the hosts live in the host sets.
   for (const auto& c : changed) {
     endpoints_[c.resource->name] = {c.resource->hash, Record(*c.resource)};
-    publish(c.resource->name, c.endpoints);
+    publish(c.resource->name, c.value);
   }
   for (const auto& name : removed) {
     if (endpoints_.erase(name) > 0) {
@@ -383,7 +383,7 @@ absl::Status DynamicConfig::UpdateEndpoints(const std::vector<xds::Resource>& up
 
 absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& updated,
                                             const std::vector<std::string>& removed) {
-  std::vector<std::pair<std::string, ListenerEntry>> changed;
+  std::vector<Staged<ListenerEntry>> changed;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
     const std::string path = absl::StrCat("Listener ", r.name);
@@ -405,7 +405,7 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
     entry.hash = r.hash;
     entry.record = Record(r);
     entry.listener = std::make_shared<const config::Listener>(*std::move(l));
-    changed.emplace_back(r.name, std::move(entry));
+    changed.push_back({&r, std::move(entry)});
   }
   // Two listeners may not share an address (static ones included).
   std::map<std::string, std::string> owners;  // address key -> listener name
@@ -423,35 +423,36 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
     if (auto s = claim(*l); !s.ok()) return s;
   }
   std::set<std::string> gone(removed.begin(), removed.end());
-  for (const auto& [name, entry] : changed) {
-    if (auto s = claim(*entry.listener); !s.ok()) return s;
+  for (const auto& c : changed) {
+    if (auto s = claim(*c.value.listener); !s.ok()) return s;
   }
   for (const auto& [name, entry] : listeners_) {
     bool replaced = gone.contains(name);
-    for (const auto& c : changed) replaced |= c.first == name;
+    for (const auto& c : changed) replaced |= c.resource->name == name;
     if (!replaced) {
       if (auto s = claim(*entry.listener); !s.ok()) return s;
     }
   }
   // Bind what needs new sockets; a failure (port in use) rejects the whole update.
-  for (auto& [name, entry] : changed) {
+  for (auto& [r, entry] : changed) {
+    const std::string& name = r->name;
     const config::Listener& l = *entry.listener;
     if (!l.bind_to_port || server_.BoundAddress(name) == AddressKey(l)) continue;
     Server::BoundListener b;
     absl::Status s = server_.BindListener(l, &b);
     if (!s.ok()) {
-      for (auto& c : changed) CloseSockets(c.second.sockets);
+      for (auto& c : changed) CloseSockets(c.value.sockets);
       return absl::InvalidArgumentError(absl::StrCat("Listener ", name, ": ", s.message()));
     }
     entry.sockets.push_back(std::move(b));
   }
   LogWarnings(warnings);
   // Commit.
-  for (auto& [name, entry] : changed) {
-    auto it = listeners_.find(name);
+  for (auto& [r, entry] : changed) {
+    auto it = listeners_.find(r->name);
     if (it != listeners_.end()) CloseSockets(it->second.sockets);  // a warming version replaced
     entry.warming = true;
-    listeners_[name] = std::move(entry);
+    listeners_[r->name] = std::move(entry);
   }
   for (const auto& name : gone) {
     auto it = listeners_.find(name);
@@ -476,7 +477,7 @@ absl::Status DynamicConfig::UpdateListeners(const std::vector<xds::Resource>& up
 absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updated,
                                          const std::vector<std::string>& removed) {
   // As for clusters: compile everything, then apply in place.
-  std::vector<std::pair<const xds::Resource*, ::pilotfish::router::RouteTableSharedPtr>> staged;
+  std::vector<Staged<::pilotfish::router::RouteTableSharedPtr>> staged;
   std::vector<std::string> warnings;
   for (const auto& r : updated) {
     auto it = routes_.find(r.name);
@@ -486,7 +487,7 @@ absl::Status DynamicConfig::UpdateRoutes(const std::vector<xds::Resource>& updat
     auto table =
         CompileRouteConfiguration(proto, absl::StrCat("RouteConfiguration ", r.name), &warnings);
     if (!table.ok()) return table.status();
-    staged.emplace_back(&r, *std::move(table));
+    staged.push_back({&r, *std::move(table)});
   }
   LogWarnings(warnings);
   size_t changed = staged.size();

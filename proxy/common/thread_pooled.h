@@ -2,12 +2,14 @@
 //
 // ThreadFreeList<P, kMax, kRelease>: up to kMax pointers per thread kept for reuse; at thread
 // exit the list hands what it holds to kRelease, and later Keep calls on that thread fail (the
-// caller frees normally). Header blocks (proxy/http) and ThreadPooled below use it.
+// caller frees normally). Header blocks (proxy/http) and ThreadPooled below use it. In sanitizer
+// builds (kRecycling false) every list is off, so ASan and TSan see each block freed: this is
+// the one place that decides it.
 //
 // ThreadPooled<T>: class-specific operator new/delete that keep up to kMax freed blocks of
 // sizeof(T) per thread for the next allocation (streams, filters). A block freed on another
-// thread joins that thread's list; blocks of another size (a subclass) and everything in
-// sanitizer builds go to the global allocator.
+// thread joins that thread's list; blocks of another size (a subclass) go to the global
+// allocator.
 #pragma once
 
 #include <cstddef>
@@ -16,10 +18,18 @@
 
 namespace pilotfish::common {
 
+// False in ASan and TSan builds: the free lists keep nothing (tests of reuse read this).
+#if defined(__SANITIZE_ADDRESS__) || defined(PF_TSAN)
+inline constexpr bool kRecycling = false;
+#else
+inline constexpr bool kRecycling = true;
+#endif
+
 template <typename P, size_t kMax, void (*kRelease)(P)>
 class ThreadFreeList {
  public:
-  // A kept pointer, or P{} when this thread has none (or the list is off: kMax 0).
+  // A kept pointer, or P{} when this thread has none (or the list is off: kMax 0 or
+  // !kRecycling).
   static P Take() {
     std::vector<P>* list = List();
     if (list == nullptr || list->empty()) return P{};
@@ -53,7 +63,7 @@ class ThreadFreeList {
   static inline thread_local bool gone = false;
 
   static std::vector<P>* List() {
-    if (kMax == 0 || gone) return nullptr;
+    if (kMax == 0 || !kRecycling || gone) return nullptr;
     thread_local Holder holder;
     return &holder.free;
   }
@@ -75,13 +85,8 @@ class ThreadPooled {
   }
 
  private:
-#if defined(__SANITIZE_ADDRESS__) || defined(PF_TSAN)
-  static constexpr size_t kKept = 0;  // the sanitizers must see every block freed
-#else
-  static constexpr size_t kKept = kMax;
-#endif
   static void Release(void* p) { ::operator delete(p); }
-  using Blocks = ThreadFreeList<void*, kKept, &ThreadPooled::Release>;
+  using Blocks = ThreadFreeList<void*, kMax, &ThreadPooled::Release>;
 };
 
 }  // namespace pilotfish::common

@@ -178,11 +178,7 @@ size_t HeaderMap::ByteSize() const {
 
 // ------------------------------------------------------------------ recycling of header blocks
 namespace {
-#if defined(__SANITIZE_ADDRESS__) || defined(PF_TSAN)
-constexpr size_t kPoolSize = 0;  // the sanitizers must see every block freed
-#else
 constexpr size_t kPoolSize = 64;  // per thread and type: about the streams in flight at once
-#endif
 
 template <typename T>
 void DeleteBlock(T* p) {

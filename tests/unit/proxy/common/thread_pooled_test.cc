@@ -24,11 +24,7 @@ class Bigger : public Base {
   char more[8192] = {};
 };
 
-#if defined(__SANITIZE_ADDRESS__) || defined(PF_TSAN)
-constexpr bool kPooling = false;
-#else
-constexpr bool kPooling = true;
-#endif
+constexpr bool kPooling = kRecycling;
 
 TEST(ThreadPooledTest, AFreedBlockIsTheNextOneHandedOut) {
   if (!kPooling) GTEST_SKIP() << "sanitizer builds do not pool (every block is freed)";
@@ -84,6 +80,7 @@ using Ints = ThreadFreeList<int*, 2, &CountRelease>;
 // The list keeps at most kMax, hands back the newest first, and releases what it still holds
 // when its thread exits; after that, Keep on that thread refuses.
 TEST(ThreadFreeListTest, KeepsUpToKMaxAndReleasesAtThreadExit) {
+  if (!kRecycling) GTEST_SKIP() << "sanitizer builds keep nothing (every list is off)";
   std::thread t([] {
     EXPECT_EQ(Ints::Take(), nullptr);
     int* a = new int(1);

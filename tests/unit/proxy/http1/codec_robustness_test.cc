@@ -68,23 +68,42 @@ std::string CutsText(const std::vector<size_t>& cuts) {
 
 // What a codec reported, as a flat list that does not depend on how the input was split: body
 // bytes are joined into one event per run of data calls. Broken callback contracts (data before
-// headers, anything after an error...) go to `violations`, which must stay empty.
-struct EventLog {
+// headers, anything after an error...) go to `violations`, which must stay empty. `message` is
+// "request" or "response", for those messages.
+class EventLog {
+ public:
   void Add(std::string event) {
     events.push_back(std::move(event));
     in_body = false;
   }
-  void Body(std::string_view data) {
-    if (data.empty()) return;
-    if (!in_body) events.emplace_back("body ");
-    in_body = true;
-    events.back() += Escape(data);
+  // A message's headers; it stays open for data unless they end it.
+  void Headers(std::string event, bool end_stream, const std::string& message) {
+    if (open) Violation(message + " headers inside an open " + message);
+    Add(std::move(event));
+    open = !end_stream;
+  }
+  void Data(std::string_view data, bool end_stream, const std::string& message) {
+    if (!open) Violation(message + " data outside a " + message + " body");
+    Body(data);
+    if (end_stream) {
+      Add("end");
+      open = false;
+    }
   }
   void Violation(const std::string& what) { violations += what + "; "; }
 
   std::vector<std::string> events;
   std::string violations;
   bool in_body = false;
+  bool open = false;  // between a message's headers and its end
+
+ private:
+  void Body(std::string_view data) {
+    if (data.empty()) return;
+    if (!in_body) events.emplace_back("body ");
+    in_body = true;
+    events.back() += Escape(data);
+  }
 };
 
 class RequestRecorder : public ServerCodecCallbacks {
@@ -93,27 +112,20 @@ class RequestRecorder : public ServerCodecCallbacks {
   void set_codec(const ServerCodec* codec) { codec_ = codec; }
 
   void OnRequestHeaders(http::RequestHeadersPtr h, bool end_stream) override {
-    if (open_) log_.Violation("request headers inside an open request");
-    log_.Add(h->method + " " + Escape(h->path) + " HTTP/1." + std::to_string(h->version_minor) +
-             " authority=" + Escape(h->authority) + " scheme=" + h->scheme +
-             " keep_alive=" + std::to_string(codec_->request_keep_alive()) +
-             " continue=" + std::to_string(codec_->request_expects_continue()) +
-             (end_stream ? " end_stream" : "") + HeaderText(h->headers));
-    open_ = !end_stream;
+    log_.Headers(h->method + " " + Escape(h->path) + " HTTP/1." + std::to_string(h->version_minor) +
+                     " authority=" + Escape(h->authority) + " scheme=" + h->scheme +
+                     " keep_alive=" + std::to_string(codec_->request_keep_alive()) +
+                     " continue=" + std::to_string(codec_->request_expects_continue()) +
+                     (end_stream ? " end_stream" : "") + HeaderText(h->headers),
+                 end_stream, "request");
   }
   void OnRequestData(std::string_view data, bool end_stream) override {
-    if (!open_) log_.Violation("request data outside a request body");
-    log_.Body(data);
-    if (end_stream) {
-      log_.Add("end");
-      open_ = false;
-    }
+    log_.Data(data, end_stream, "request");
   }
 
  private:
   EventLog& log_;
   const ServerCodec* codec_ = nullptr;
-  bool open_ = false;
 };
 
 class ResponseRecorder : public ClientCodecCallbacks {
@@ -122,29 +134,22 @@ class ResponseRecorder : public ClientCodecCallbacks {
   void set_codec(const ClientCodec* codec) { codec_ = codec; }
 
   void On1xxHeaders(http::ResponseHeadersPtr h) override {
-    if (open_) log_.Violation("1xx inside an open response");
+    if (log_.open) log_.Violation("1xx inside an open response");
     log_.Add("1xx " + std::to_string(h->status) + " " + Escape(h->reason) + HeaderText(h->headers));
   }
   void OnResponseHeaders(http::ResponseHeadersPtr h, bool end_stream) override {
-    if (open_) log_.Violation("response headers inside an open response");
-    log_.Add(std::to_string(h->status) + " " + Escape(h->reason) +
-             " keep_alive=" + std::to_string(codec_->response_keep_alive()) +
-             (end_stream ? " end_stream" : "") + HeaderText(h->headers));
-    open_ = !end_stream;
+    log_.Headers(std::to_string(h->status) + " " + Escape(h->reason) +
+                     " keep_alive=" + std::to_string(codec_->response_keep_alive()) +
+                     (end_stream ? " end_stream" : "") + HeaderText(h->headers),
+                 end_stream, "response");
   }
   void OnResponseData(std::string_view data, bool end_stream) override {
-    if (!open_) log_.Violation("response data outside a response body");
-    log_.Body(data);
-    if (end_stream) {
-      log_.Add("end");
-      open_ = false;
-    }
+    log_.Data(data, end_stream, "response");
   }
 
  private:
   EventLog& log_;
   const ClientCodec* codec_ = nullptr;
-  bool open_ = false;
 };
 
 std::string ErrorText(const ServerCodec& codec) {
