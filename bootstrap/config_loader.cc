@@ -24,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "proxy/common/json.h"
 #include "xds/translate/proto_types.h"
 
 namespace pilotfish::bootstrap {
@@ -80,36 +81,6 @@ Target TargetForField(const FieldDescriptor* field) {
     default:
       return {Target::kScalar, nullptr};
   }
-}
-
-void AppendJsonString(absl::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 bool IsNullScalar(absl::string_view s) {
@@ -248,7 +219,7 @@ absl::Status YamlJsonWriter::EmitScalar(const YAML::Node& node, const Target& ta
   const std::string& value = node.Scalar();
   const bool plain = node.Tag() == "?";
   if (!plain) {  // quoted, or an explicit tag such as !!str
-    AppendJsonString(value, out);
+    AppendJsonString(value, *out);
     return absl::OkStatus();
   }
   if (IsNullScalar(value)) {
@@ -256,7 +227,7 @@ absl::Status YamlJsonWriter::EmitScalar(const YAML::Node& node, const Target& ta
     return absl::OkStatus();
   }
   if (target.kind == Target::kString) {
-    AppendJsonString(value, out);
+    AppendJsonString(value, *out);
     return absl::OkStatus();
   }
   if (value == "true" || value == "True" || value == "TRUE") {
@@ -272,7 +243,7 @@ absl::Status YamlJsonWriter::EmitScalar(const YAML::Node& node, const Target& ta
     out->append(number);
     return absl::OkStatus();
   }
-  AppendJsonString(value, out);
+  AppendJsonString(value, *out);
   return absl::OkStatus();
 }
 
@@ -318,7 +289,7 @@ absl::Status YamlJsonWriter::EmitField(const YAML::Node& node, const FieldDescri
     out->push_back('{');
     for (size_t i = 0; i < entries.size(); ++i) {
       if (i > 0) out->push_back(',');
-      AppendJsonString(entries[i].first, out);
+      AppendJsonString(entries[i].first, *out);
       out->push_back(':');
       const std::string child = absl::StrCat(path, "[\"", entries[i].first, "\"]");
       if (absl::Status s = Emit(entries[i].second, value_target, child, depth + 1, out); !s.ok()) {
@@ -369,7 +340,7 @@ absl::Status YamlJsonWriter::EmitMap(const YAML::Node& node, const Target& targe
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& [key, value] = entries[i];
     if (i > 0) out->push_back(',');
-    AppendJsonString(key, out);
+    AppendJsonString(key, *out);
     out->push_back(':');
     const std::string child = Child(path, key);
     absl::Status s;

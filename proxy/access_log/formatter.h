@@ -57,7 +57,4 @@ class Formatter {
   std::vector<JsonField> fields_;  // JSON
 };
 
-// Appends `s` as a JSON string literal (quotes included).
-void AppendJsonString(std::string_view s, std::string& out);
-
 }  // namespace pilotfish::access_log

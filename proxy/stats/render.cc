@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "proxy/common/json.h"
 #include "proxy/common/str_util.h"
 
 namespace pilotfish::stats {
@@ -36,38 +37,6 @@ std::string QuantileLabel(double q) {
   char buf[32];
   snprintf(buf, sizeof(buf), "%g", 100 * q);
   return buf;
-}
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 // The histogram's bucket counts as the text and JSON bucket modes show them.
@@ -128,7 +97,7 @@ std::string RenderJson(const StatsSnapshot& stats, const RenderOptions& options)
     if (!first) out.push_back(',');
     first = false;
     out.append("{\"name\":");
-    AppendJsonString(s.name, &out);
+    AppendJsonString(s.name, out);
     absl::StrAppend(&out, ",\"value\":", s.value, "}");
   }
   std::vector<const HistogramSample*> hists;
@@ -148,7 +117,7 @@ std::string RenderJson(const StatsSnapshot& stats, const RenderOptions& options)
       for (size_t j = 0; j < hists.size(); ++j) {
         if (j > 0) out.push_back(',');
         out.append("{\"name\":");
-        AppendJsonString(hists[j]->name, &out);
+        AppendJsonString(hists[j]->name, out);
         out.append(",\"values\":[");
         const bool empty = hists[j]->values.count() == 0;
         for (size_t i = 0; i < kSupportedQuantiles.size(); ++i) {
@@ -166,7 +135,7 @@ std::string RenderJson(const StatsSnapshot& stats, const RenderOptions& options)
       for (size_t j = 0; j < hists.size(); ++j) {
         if (j > 0) out.push_back(',');
         out.append("{\"name\":");
-        AppendJsonString(hists[j]->name, &out);
+        AppendJsonString(hists[j]->name, out);
         out.append(",\"buckets\":[");
         const std::vector<uint64_t> counts = BucketCounts(hists[j]->values, options.buckets);
         for (size_t i = 0; i < kBucketCount; ++i) {
