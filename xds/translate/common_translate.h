@@ -1,14 +1,18 @@
 // Small conversions shared by the translators: durations, percentages, addresses, inline data
-// sources and header mutations (request/response headers to add/remove).
+// sources, header mutations (request/response headers to add/remove) and upgrade configs.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "envoy/config/core/v3/address.pb.h"
 #include "envoy/config/core/v3/base.pb.h"
@@ -18,6 +22,8 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/repeated_field.h"
 #include "proxy/config/types.h"
+#include "xds/translate/field_check.h"
+#include "xds/translate/status_macros.h"
 
 namespace pilotfish::xds {
 
@@ -98,6 +104,29 @@ absl::Status TranslateHttpProtocolOptions(
   return TranslateHttpProtocolOptions(options, path, &out->idle_timeout,
                                       &out->max_connection_duration,
                                       &out->max_requests_per_connection);
+}
+
+// upgrade_configs (the HCM's or a route's: two proto types with the same fields) -> the
+// lower-cased upgrade types Config (config::HttpConnectionManager or config::RouteAction) enables
+// and disables; Envoy compares them without case. An empty or repeated type is an error.
+template <typename UpgradeConfig, typename Config>
+absl::Status TranslateUpgradeConfigs(
+    const google::protobuf::RepeatedPtrField<UpgradeConfig>& upgrades, absl::string_view path,
+    Config* out) {
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < upgrades.size(); ++i) {
+    const std::string p = IndexPath(path, "upgrade_configs", i);
+    XDS_RETURN_IF_ERROR(CheckFields(upgrades[i], p, {.handled = {"upgrade_type", "enabled"}}));
+    std::string type = absl::AsciiStrToLower(upgrades[i].upgrade_type());
+    if (type.empty()) return InvalidAt(FieldPath(p, "upgrade_type"), "must not be empty");
+    if (!seen.insert(type).second) return InvalidAt(p, absl::StrCat("duplicate upgrade ", type));
+    if (upgrades[i].has_enabled() && !upgrades[i].enabled().value()) {
+      out->disabled_upgrade_types.push_back(std::move(type));
+    } else {
+      out->upgrade_types.push_back(std::move(type));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace pilotfish::xds

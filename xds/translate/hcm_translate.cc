@@ -1,8 +1,6 @@
 // HTTP connection manager translation; see hcm_translate.h.
 #include "xds/translate/hcm_translate.h"
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "xds/translate/access_log_translate.h"
@@ -37,25 +35,6 @@ absl::Status TranslateHttp1Options(const envoy::config::core::v3::Http1ProtocolO
   out->default_host_for_http_10 = options.default_host_for_http_10();
   if (!out->default_host_for_http_10.empty() && !out->accept_http_10) {
     return InvalidAt(FieldPath(path, "default_host_for_http_10"), "requires accept_http_10: true");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status TranslateUpgrades(
-    const google::protobuf::RepeatedPtrField<HttpConnectionManager::UpgradeConfig>& upgrades,
-    absl::string_view path, config::HttpConnectionManager* out) {
-  absl::flat_hash_set<std::string> seen;
-  for (int i = 0; i < upgrades.size(); ++i) {
-    const std::string p = IndexPath(path, "upgrade_configs", i);
-    XDS_RETURN_IF_ERROR(CheckFields(upgrades[i], p, {.handled = {"upgrade_type", "enabled"}}));
-    std::string type = absl::AsciiStrToLower(upgrades[i].upgrade_type());
-    if (type.empty()) return InvalidAt(FieldPath(p, "upgrade_type"), "must not be empty");
-    if (!seen.insert(type).second) return InvalidAt(p, absl::StrCat("duplicate upgrade ", type));
-    if (upgrades[i].has_enabled() && !upgrades[i].enabled().value()) {
-      out->disabled_upgrade_types.push_back(std::move(type));
-    } else {
-      out->upgrade_types.push_back(std::move(type));
-    }
   }
   return absl::OkStatus();
 }
@@ -285,7 +264,7 @@ absl::StatusOr<config::HttpConnectionManager> TranslateHcm(const HttpConnectionM
   out.skip_xff_append = hcm.skip_xff_append();
   if (hcm.has_generate_request_id()) out.generate_request_id = hcm.generate_request_id().value();
   out.preserve_external_request_id = hcm.preserve_external_request_id();
-  XDS_RETURN_IF_ERROR(TranslateUpgrades(hcm.upgrade_configs(), path, &out));
+  XDS_RETURN_IF_ERROR(TranslateUpgradeConfigs(hcm.upgrade_configs(), path, &out));
   out.normalize_path = hcm.has_normalize_path() && hcm.normalize_path().value();
   out.merge_slashes = hcm.merge_slashes();
   switch (hcm.path_with_escaped_slashes_action()) {

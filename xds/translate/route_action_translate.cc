@@ -3,7 +3,6 @@
 
 #include <optional>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -118,28 +117,6 @@ absl::StatusOr<std::optional<config::HashPolicy>> TranslateHashPolicy(
                        "filter_state is required");
   }
   return out;
-}
-
-// upgrade_configs -> enabled / disabled upgrade type lists (lower-cased, as Envoy compares).
-absl::Status TranslateRouteUpgrades(
-    const google::protobuf::RepeatedPtrField<RouteAction::UpgradeConfig>& upgrades,
-    absl::string_view path, config::RouteAction* out) {
-  absl::flat_hash_set<std::string> seen;
-  for (int i = 0; i < upgrades.size(); ++i) {
-    const std::string p = IndexPath(path, "upgrade_configs", i);
-    XDS_RETURN_IF_ERROR(CheckFields(upgrades[i], p, {.handled = {"upgrade_type", "enabled"}}));
-    std::string type = absl::AsciiStrToLower(upgrades[i].upgrade_type());
-    if (type.empty()) return InvalidAt(FieldPath(p, "upgrade_type"), "must not be empty");
-    if (!seen.insert(type).second) {
-      return InvalidAt(p, absl::StrCat("duplicate upgrade ", type));
-    }
-    if (upgrades[i].has_enabled() && !upgrades[i].enabled().value()) {
-      out->disabled_upgrade_types.push_back(std::move(type));
-    } else {
-      out->upgrade_types.push_back(std::move(type));
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status TranslateWeightedClusters(const envoy::config::route::v3::WeightedCluster& weighted,
@@ -390,7 +367,7 @@ absl::StatusOr<config::RouteAction> TranslateRouteAction(const RouteAction& acti
         TranslateHashPolicy(action.hash_policy(i), IndexPath(path, "hash_policy", i)));
     if (hash.has_value()) out.hash_policy.Mutable().push_back(std::move(*hash));
   }
-  XDS_RETURN_IF_ERROR(TranslateRouteUpgrades(action.upgrade_configs(), path, &out));
+  XDS_RETURN_IF_ERROR(TranslateUpgradeConfigs(action.upgrade_configs(), path, &out));
   XDS_RETURN_IF_ERROR(CheckGrpcTimeouts(action, path, warnings));
   return out;
 }

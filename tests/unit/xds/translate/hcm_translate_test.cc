@@ -287,6 +287,21 @@ TEST(HcmTranslateTest, Errors) {
       Error(std::string(R"txt(stat_prefix: "s" forward_client_cert_details: APPEND_FORWARD)txt") +
             kRoutes + kRouter),
       "hcm.forward_client_cert_details: not supported by pilotfish");
+  // upgrade_configs: types compare without case; empty, repeated and unknown fields are errors.
+  EXPECT_EQ(Error(std::string(R"txt(stat_prefix: "s"
+                                   upgrade_configs { upgrade_type: "websocket" }
+                                   upgrade_configs { upgrade_type: "WebSocket" })txt") +
+                  kRoutes + kRouter),
+            "hcm.upgrade_configs[1]: duplicate upgrade websocket");
+  EXPECT_EQ(Error(std::string(R"txt(stat_prefix: "s" upgrade_configs {})txt") + kRoutes + kRouter),
+            "hcm.upgrade_configs[0].upgrade_type: must not be empty");
+  EXPECT_EQ(Error(std::string(R"txt(stat_prefix: "s"
+                                   upgrade_configs {
+                                     upgrade_type: "websocket"
+                                     filters { name: "x" }
+                                   })txt") +
+                  kRoutes + kRouter),
+            "hcm.upgrade_configs[0].filters: not supported by pilotfish");
   // Errors inside the inline route table carry the full path.
   EXPECT_EQ(Error(std::string(R"txt(stat_prefix: "s"
                                    route_config {

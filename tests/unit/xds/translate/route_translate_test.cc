@@ -609,6 +609,20 @@ TEST(RouteTranslateTest, UnsupportedFieldsNameTheirPath) {
                        })txt"),
             "route_config.virtual_hosts[0].rate_limits: not supported by pilotfish");
   EXPECT_EQ(Error(R"txt(vhds {})txt"), "route_config.vhds: not supported by pilotfish");
+  EXPECT_EQ(Error(R"txt(virtual_hosts {
+                          name: "v"
+                          domains: "*"
+                          routes {
+                            match { prefix: "/" }
+                            route {
+                              cluster: "c"
+                              upgrade_configs { upgrade_type: "WebSocket" }
+                              upgrade_configs { upgrade_type: "websocket" }
+                            }
+                          }
+                        })txt"),
+            "route_config.virtual_hosts[0].routes[0].route.upgrade_configs[1]: duplicate upgrade "
+            "websocket");
   EXPECT_EQ(Error(R"txt(virtual_hosts { name: "v" domains: "*" require_tls: ALL })txt"),
             "route_config.virtual_hosts[0].require_tls: not supported by pilotfish");
   EXPECT_EQ(
