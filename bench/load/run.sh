@@ -691,6 +691,8 @@ for line in open(path):
         "errors": int(kv["errors"]),
         "errors_by_kind": {k: int(kv[k]) for k in ("connect", "read", "write", "status", "timeout")},
         "cpu_s": cpu_s,
+        # Share of one core the measured processes used: near 1.0 the proxy was the bottleneck.
+        "proxy_cpu_busy": cpu_s / (int(kv["duration_us"]) / 1e6),
         "cpu_s_per_100k": cpu_s / n * 1e5 if n else None,
         "user_s_per_100k": user_s / n * 1e5 if n else None,
         "sys_s_per_100k": sys_s / n * 1e5 if n else None,
@@ -715,8 +717,8 @@ for target, rs in runs.items():
     med = dict(ordered[(len(ordered) - 1) // 2])
     if len(rs) > 1:
         med["rounds"] = [{k: r[k] for k in ("rps", "cpu_s_per_100k", "user_s_per_100k",
-                                             "sys_s_per_100k", "load_cpu_busy", "p99_us",
-                                             "user_instructions_per_request")}
+                                             "sys_s_per_100k", "proxy_cpu_busy", "load_cpu_busy",
+                                             "p99_us", "user_instructions_per_request")}
                          for r in rs]
     results[target] = med
 
@@ -730,10 +732,10 @@ if rounds > 1:
     print(f"{rounds} interleaved rounds: each row is the target's median run by req/s")
 print()
 cols = ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/100k req", "user", "kernel",
-        "load CPU", "peak RSS MiB", "measured processes"]
+        "CPU", "load CPU", "peak RSS MiB", "measured processes"]
 counted = any(r.get("user_instructions_per_request") for r in results.values())
 if counted:
-    cols.insert(9, "user instr/req")
+    cols.insert(10, "user instr/req")
 rows = []
 for t in ("direct", "ceiling", "pilotfish", "pilotfish-b", "pilotfish-observed", "pilotfish-bare",
           "pilotfish-policy", "nginx", "haproxy"):
@@ -747,11 +749,11 @@ for t in ("direct", "ceiling", "pilotfish", "pilotfish-b", "pilotfish-observed",
     load = "-" if r["load_cpu_busy"] is None else f"{100 * r['load_cpu_busy']:.0f}%"
     rows.append([t, f"{r['rps']:.0f}", ms(r["p50_us"]), ms(r["p99_us"]), str(r["errors"]),
                  per_100k("cpu_s_per_100k"), per_100k("user_s_per_100k"),
-                 per_100k("sys_s_per_100k"), load, f"{r['peak_rss_kb'] / 1024:.1f}",
-                 r["processes"]])
+                 per_100k("sys_s_per_100k"), f"{100 * r['proxy_cpu_busy']:.0f}%", load,
+                 f"{r['peak_rss_kb'] / 1024:.1f}", r["processes"]])
     if counted:
         ir = r.get("user_instructions_per_request")
-        rows[-1].insert(9, "-" if ir is None else f"{ir:.0f}")
+        rows[-1].insert(10, "-" if ir is None else f"{ir:.0f}")
 widths = [max([len(c)] + [len(row[i]) for row in rows if len(row) > 2 or i == 0])
           for i, c in enumerate(cols)]
 right = set(range(1, len(cols) - 1))
@@ -771,8 +773,9 @@ if "direct" in results:
 if "ceiling" in results:
     print("ceiling: wrk against the upstream with both on the load CPU, as in the proxy runs: the "
           "most req/s any proxy could be offered here; its CPU figures are the upstream's.")
-print("user / kernel: the CPU s/100k split; load CPU: how busy the CPU running wrk and the "
-      "upstream was.")
+print("user / kernel: the CPU s/100k split; CPU: the share of one core the measured processes "
+      "used (near 100%: the process under test was the bottleneck); load CPU: how busy the CPU "
+      "running wrk and the upstream was.")
 if counted:
     print("callgrind run: user instr/req is exact; every other figure is of programs slowed "
           "~50x by valgrind and is not a performance figure.")
@@ -810,6 +813,28 @@ if counted:
     peer_ratios("user_instructions",
                 lambda peer: f"pilotfish user instructions per request / {peer + ':':<8}",
                 lambda r: r.get("user_instructions_per_request"))
+# With several rounds, the same ratios round by round (median of the per-round ratios): each
+# round runs the targets back to back, so this cancels machine noise that drifts more slowly
+# than one round, which the ratio of two independent medians does not.
+def median(xs):
+    xs = sorted(xs)
+    return xs[(len(xs) - 1) // 2] if xs else None
+if rounds > 1 and pf.get("status") == "ok":
+    for peer in ("nginx", "haproxy"):
+        p = results.get(peer, {})
+        if p.get("status") != "ok":
+            continue
+        pairs = list(zip(pf["rounds"], p["rounds"]))
+        for key, name, value in (
+                ("rps", "req/s", lambda r: r["rps"]),
+                ("per_cpu", "req per CPU-second",
+                 lambda r: 1 / r["cpu_s_per_100k"] if r["cpu_s_per_100k"] else None),
+                ("p99", "p99", lambda r: r["p99_us"])):
+            r = median([value(a) / value(b) for a, b in pairs if value(a) and value(b)])
+            ratios[f"pilotfish_{key}_paired_vs_{peer}"] = r
+            print(f"pilotfish / {peer} {name}, median of {len(pairs)} rounds: "
+                  + ("n/a" if r is None else f"{r:.2f}"))
+
 def variant_ratio(key, target, base, what, base_required=False):
     """target req/s over base req/s when target ran (and base, if required); n/a if either
     failed or base did not run."""

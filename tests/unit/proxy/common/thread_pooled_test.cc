@@ -24,10 +24,8 @@ class Bigger : public Base {
   char more[8192] = {};
 };
 
-constexpr bool kPooling = kRecycling;
-
 TEST(ThreadPooledTest, AFreedBlockIsTheNextOneHandedOut) {
-  if (!kPooling) GTEST_SKIP() << "sanitizer builds do not pool (every block is freed)";
+  if (!kRecycling) GTEST_SKIP() << "sanitizer builds do not pool (every block is freed)";
   Base* first = new Base();
   delete first;
   std::unique_ptr<Base> again(new Base());
@@ -36,7 +34,7 @@ TEST(ThreadPooledTest, AFreedBlockIsTheNextOneHandedOut) {
 }
 
 TEST(ThreadPooledTest, KeepsAtMostKMaxBlocks) {
-  if (!kPooling) GTEST_SKIP() << "sanitizer builds do not pool";
+  if (!kRecycling) GTEST_SKIP() << "sanitizer builds do not pool";
   std::vector<Base*> made;
   for (int i = 0; i < 10; ++i) made.push_back(new Base());
   for (Base* b : made) delete b;  // the first four freed are kept, the rest go back
