@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <random>
 #include <string_view>
 #include <thread>
 #include <tuple>
@@ -238,8 +239,13 @@ absl::Status Server::Initialize(ServerConfig config) {
     s.total_listeners_active.Set(snapshot_ != nullptr ? snapshot_->listeners.size() : 0);
     s.active_clusters.Set(snapshot_ != nullptr ? snapshot_->clusters.size() : 0);
   });
+  // Each worker's random draws (x-request-id, weighted clusters, fault and mirror percentages,
+  // random picks, retry jitter) are seeded from the OS: two sidecars, or two workers, started
+  // alike must not repeat each other's sequence.
+  std::random_device os_random;
   for (int i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<server::Worker>(i, 0x9e3779b97f4a7c15ULL * (i + 1)));
+    const uint64_t seed = (uint64_t{os_random()} << 32) ^ os_random();
+    workers_.push_back(std::make_unique<server::Worker>(i, seed));
     workers_.back()->set_stats(stats_.get());
   }
   for (const auto& c : config_.clusters) {

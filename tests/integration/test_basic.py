@@ -43,6 +43,16 @@ class BasicProxyTest(h.ProxyTestCase):
             "x-request-id")
         self.assertNotEqual(rid, rid2)
 
+    def test_two_proxies_do_not_repeat_each_others_request_ids(self):
+        # Every random draw (x-request-id, weighted clusters, fault percentages, random LB) is
+        # seeded per process: two sidecars started alike must not produce the same sequence.
+        ids = []
+        for label in ("pilotfish-a", "pilotfish-b"):
+            p = self.start_proxy(h.simple_bootstrap(self.echo.port), concurrency=1, label=label)
+            ids.append([h.raw_request(p.port(), h.build_request("GET", "/rid")).json()["headers"]
+                        .get("x-request-id") for _ in range(3)])
+        self.assertTrue(set(ids[0]).isdisjoint(ids[1]), ids)
+
     def test_client_request_id_still_present_upstream(self):
         r = h.raw_request(self.port, h.build_request(
             "GET", "/rid", [("x-request-id", "11111111-2222-4333-8444-555555555555")]))
