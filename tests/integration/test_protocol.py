@@ -60,12 +60,54 @@ class Http10Test(h.ProxyTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json()["path"], "/default")
 
+    def test_http10_without_host_gets_400(self):
+        # Envoy requires a host once default_host_for_http_10 had its chance: 400
+        # (missing_host_header), nothing forwarded.
+        port = self.start(accept_http_10=True)
+        before = self.echo.counters()
+        r = h.raw_request(port, b"GET /nohost HTTP/1.0\r\n\r\n")
+        self.assertStatus(r, 400)
+        self.assertUpstreamUnseen(self.echo, before, "HTTP/1.0 request without a host")
+
+    def test_http10_default_host_fills_a_missing_host(self):
+        hcm = {"http_protocol_options": {"accept_http_10": True,
+                                         "default_host_for_http_10": "legacy.local"}}
+        port = self.start_proxy(h.simple_bootstrap(self.echo.port, hcm_extra=hcm)).port()
+        r = h.raw_request(port, b"GET /legacy HTTP/1.0\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["headers"].get("host"), "legacy.local", r.json())
+        # A host the client sent wins over the default.
+        r = h.raw_request(port, b"GET /legacy HTTP/1.0\r\nHost: own.example\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["headers"].get("host"), "own.example", r.json())
+
     def test_http10_rejected_with_426_when_disabled(self):
         port = self.start(accept_http_10=False)
         before = self.echo.counters()
         r = h.raw_request(port, b"GET / HTTP/1.0\r\nHost: example.com\r\n\r\n")
         self.assertStatus(r, 426)
         self.assertUpstreamUnseen(self.echo, before, "HTTP/1.0 request")
+
+
+class MissingHostTest(h.ProxyTestCase):
+    def test_http11_without_host_gets_400_and_is_not_forwarded(self):
+        echo = self.start_echo("nohost")
+        port = self.start_proxy(h.simple_bootstrap(echo.port)).port()
+        before = echo.counters()
+        r = h.raw_request(port, b"GET /nohost HTTP/1.1\r\n\r\n")
+        self.assertStatus(r, 400)
+        # With a body the request is not read: the connection closes after the reply.
+        with h.RawConn(port) as c:
+            c.send(b"POST /nohost HTTP/1.1\r\nContent-Length: 10\r\n\r\n")
+            r = c.read_response()
+            self.assertStatus(r, 400)
+            closed, _ = c.wait_closed(timeout=5)
+            self.assertTrue(closed, "connection with an unread body was left open")
+        self.assertUpstreamUnseen(echo, before, "request without a host")
+        # An absolute-form target carries the authority: no Host header needed.
+        r = h.raw_request(port, b"GET http://abs.example/p HTTP/1.1\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["headers"].get("host"), "abs.example", r.json())
 
 
 class ExpectContinueTest(h.ProxyTestCase):

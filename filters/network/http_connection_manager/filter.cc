@@ -491,6 +491,13 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
   }
   const config::HttpConnectionManager& c = config_->config;
   http::RequestHeaders& rh = *stream_->headers_;
+  if (rh.authority.empty()) {
+    // No Host (nor an absolute-form target, nor default_host_for_http_10): Envoy's 400.
+    if (!end_stream) close_after_response_ = true;  // the body, if any, is not read
+    stream_->request_complete_ = true;
+    stream_->SendLocalReply(400, "", http::kNoFlags, "missing_host_header");
+    return;
+  }
   if ((c.normalize_path || c.merge_slashes) && rh.method != "CONNECT" &&
       !(rh.method == "OPTIONS" && rh.path == "*")) {
     std::optional<std::string> normalized =
