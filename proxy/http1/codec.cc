@@ -273,6 +273,7 @@ struct ServerCodecImpl : ParserBase {
     chunked = false;
     body_remaining = 0;
     has_host = false;
+    has_authority = false;
     keep_alive = false;
     expects_continue = false;
     is_upgrade = false;
@@ -345,6 +346,7 @@ struct ServerCodecImpl : ParserBase {
     StartBlock(nullptr);  // anything after this is a trailer
     headers_done = true;
     if (ProcessTarget() != 0) return -1;
+    has_authority = has_host || !request->authority.empty();
     const uint16_t flags = parser.flags;
     if ((flags & F_TRANSFER_ENCODING) && (flags & F_CONTENT_LENGTH)) {
       return Fail(400, kContentLengthAndChunked);
@@ -421,6 +423,7 @@ struct ServerCodecImpl : ParserBase {
   bool keep_alive = false;
   bool expects_continue = false;
   bool is_upgrade = false;
+  bool has_authority = false;
   int version_minor = 1;
 };
 
@@ -506,6 +509,7 @@ DispatchStatus ServerCodec::OnEof() {
 bool ServerCodec::request_keep_alive() const { return impl_->keep_alive; }
 bool ServerCodec::request_expects_continue() const { return impl_->expects_continue; }
 bool ServerCodec::request_is_upgrade() const { return impl_->is_upgrade; }
+bool ServerCodec::request_has_authority() const { return impl_->has_authority; }
 int ServerCodec::request_version_minor() const { return impl_->version_minor; }
 
 // ---------------------------------------------------------------------------------------------

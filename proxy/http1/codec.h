@@ -66,6 +66,9 @@ class ServerCodec {
   bool request_expects_continue() const;  // "Expect: 100-continue"
   bool request_is_upgrade() const;        // Upgrade header with Connection: upgrade, or CONNECT
   int request_version_minor() const;
+  // The request named its authority: a Host header (even an empty one), or a CONNECT or
+  // absolute-form target.
+  bool request_has_authority() const;
 
  private:
   friend struct ServerCodecImpl;

@@ -70,10 +70,12 @@ void EncodeResponseHeaders(const http::ResponseHeaders& headers, int request_ver
   const bool no_body = head_request || status == 204 || status == 304;
   bool keep_cl = content_length != nullptr && status != 204;
   bool add_chunked = false;
-  bool keep_te = false;  // a HEAD/304 for an HTTP/1.1 client may announce chunked
+  bool keep_te = false;  // a 304 for an HTTP/1.1 client may announce chunked
   if (no_body) {
     *framing = BodyFraming::kNone;
-    keep_te = !keep_cl && !http10 && status != 204;
+    // A HEAD response without a length gets Envoy's guess that the GET would be chunked.
+    add_chunked = head_request && !keep_cl && !http10 && status != 204 && status != 304;
+    keep_te = !add_chunked && !keep_cl && !http10 && status != 204;
   } else if (content_length != nullptr) {
     *framing = BodyFraming::kContentLength;
   } else if (!http10) {

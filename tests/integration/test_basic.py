@@ -102,6 +102,27 @@ class BasicProxyTest(h.ProxyTestCase):
             self.assertStatus(r2, 200)
             self.assertEqual(r2.json()["path"], "/after-head")
 
+    def test_head_without_length_never_claims_an_empty_body(self):
+        # The upstream answers HEAD with the headers its chunked GET would have. Envoy then
+        # announces chunked (HTTP/1.1) or nothing (HTTP/1.0), never "content-length: 0", which
+        # would tell the client the resource is empty.
+        with h.RawConn(self.port) as c:
+            c.send(h.build_request("HEAD", "/bytes/1000?chunked=1"))
+            r = c.read_response(method="HEAD")
+            self.assertStatus(r, 200)
+            self.assertIsNone(r.header("content-length"), repr(r))
+            self.assertEqual(r.header("transfer-encoding"), "chunked", repr(r))
+            c.send(h.build_request("GET", "/after-head"))
+            r2 = c.read_response()
+            self.assertStatus(r2, 200)
+            self.assertEqual(r2.json()["path"], "/after-head")
+        with h.RawConn(self.port) as c:
+            c.send(b"HEAD /bytes/1000?chunked=1 HTTP/1.0\r\nHost: example.com\r\n\r\n")
+            r = c.read_response(method="HEAD")
+            self.assertStatus(r, 200)
+            self.assertIsNone(r.header("content-length"), repr(r))
+            self.assertIsNone(r.header("transfer-encoding"), repr(r))
+
     def test_upstream_status_codes_pass_through(self):
         for code in (201, 404, 503):
             r = h.raw_request(self.port, h.build_request("GET", f"/status/{code}"))

@@ -491,8 +491,9 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
   }
   const config::HttpConnectionManager& c = config_->config;
   http::RequestHeaders& rh = *stream_->headers_;
-  if (rh.authority.empty()) {
-    // No Host (nor an absolute-form target, nor default_host_for_http_10): Envoy's 400.
+  if (rh.authority.empty() && !codec_->request_has_authority()) {
+    // No Host header (an empty one counts), no CONNECT or absolute-form target and no
+    // default_host_for_http_10: Envoy's 400.
     if (!end_stream) close_after_response_ = true;  // the body, if any, is not read
     stream_->request_complete_ = true;
     stream_->SendLocalReply(400, "", http::kNoFlags, "missing_host_header");
@@ -564,9 +565,10 @@ void ConnectionManager::WriteResponseHeaders(ActiveStream& stream, http::Respons
     case config::HttpConnectionManager::ServerHeader::kPassThrough:
       break;
   }
-  // A body whose length is known up front and empty: say so instead of chunking nothing.
-  if (end_stream && !h.headers.Has("content-length") && h.status >= 200 && h.status != 204 &&
-      h.status != 304) {
+  // A body whose length is known up front and empty: say so instead of chunking nothing. Not
+  // for HEAD: its headers describe the GET's body, which is not known to be empty.
+  if (end_stream && !stream.head_request_ && !h.headers.Has("content-length") && h.status >= 200 &&
+      h.status != 204 && h.status != 304) {
     h.headers.Add("content-length", "0");
   }
   bool keep_alive =

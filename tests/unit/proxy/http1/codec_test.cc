@@ -589,6 +589,33 @@ TEST_F(ServerCodecTest, AbsoluteFormTarget) {
   EXPECT_EQ(cb_.requests[0].headers->headers.size(), 0u);
 }
 
+// Whether the request named an authority at all: the HCM answers 400 when it did not.
+TEST_F(ServerCodecTest, RequestHasAuthority) {
+  struct Case {
+    const char* request;
+    bool has_authority;
+  };
+  const Case cases[] = {
+      {"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", true},
+      {"GET / HTTP/1.1\r\nHost:\r\n\r\n", true},  // empty, but sent (RFC 9112 3.2)
+      {"GET http://abs.example/ HTTP/1.1\r\n\r\n", true},
+      {"CONNECT tunnel.example:443 HTTP/1.1\r\n\r\n", true},
+      {"GET / HTTP/1.1\r\n\r\n", false},
+      {"GET / HTTP/1.0\r\n\r\n", false},
+  };
+  for (const Case& c : cases) {
+    ServerCodec codec(cb_, limits_);
+    size_t consumed = 0;
+    const DispatchStatus status = codec.Dispatch(c.request, &consumed);
+    EXPECT_NE(status, DispatchStatus::kError) << c.request;
+    EXPECT_EQ(codec.request_has_authority(), c.has_authority) << c.request;
+  }
+  // A request without one, after one with a Host, on the same connection.
+  EXPECT_EQ(Feed("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
+            DispatchStatus::kPaused);
+  EXPECT_FALSE(codec_.request_has_authority());
+}
+
 TEST_F(ServerCodecTest, AbsoluteFormDefaults) {
   EXPECT_EQ(Feed("GET HTTPS://example.com HTTP/1.1\r\n\r\n"
                  "GET http://example.com?q=1 HTTP/1.1\r\n\r\n"),

@@ -104,8 +104,15 @@ TEST(EncodeResponseTest, HeadResponseKeepsLengthButHasNoBody) {
   std::string body;
   EncodeBody("ignored", true, framing, body);
   EXPECT_EQ(body, "");
-  // Without a length, a HEAD response does not gain transfer-encoding.
-  EXPECT_EQ(EncodeResponse(Response(200, {}), 1, true, true, &framing), "HTTP/1.1 200 OK\r\n\r\n");
+  // Without a length, Envoy's guess: the GET would be chunked (HTTP/1.1; nothing for HTTP/1.0).
+  EXPECT_EQ(EncodeResponse(Response(200, {}), 1, true, true, &framing),
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+  EXPECT_EQ(framing, BodyFraming::kNone);
+  EXPECT_EQ(
+      EncodeResponse(Response(200, {{"transfer-encoding", "chunked"}}), 1, true, true, &framing),
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+  EXPECT_EQ(EncodeResponse(Response(200, {}), 0, true, true, &framing),
+            "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\n\r\n");
 }
 
 TEST(EncodeResponseTest, NoContentAndNotModified) {
