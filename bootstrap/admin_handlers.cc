@@ -32,6 +32,7 @@
 #include "proxy/common/log.h"
 #include "xds/client/resources.h"
 #include "xds/translate/endpoint_translate.h"
+#include "xds/translate/runtime_translate.h"
 
 namespace pilotfish::bootstrap {
 namespace {
@@ -144,43 +145,6 @@ admin::AdminResponse HandleLogging(const admin::AdminRequest& request) {
 
 // ------------------------------------------------------------------------------------ runtime
 
-// A runtime value as Envoy keeps it: the raw string (numbers in their shortest form).
-std::string RuntimeString(const google::protobuf::Value& v) {
-  switch (v.kind_case()) {
-    case google::protobuf::Value::kStringValue:
-      return v.string_value();
-    case google::protobuf::Value::kBoolValue:
-      return v.bool_value() ? "true" : "false";
-    case google::protobuf::Value::kNumberValue: {
-      const double d = v.number_value();
-      if (std::nearbyint(d) == d && std::fabs(d) < 9.007199254740992e15) {
-        return absl::StrCat(static_cast<int64_t>(d));
-      }
-      char buf[32];
-      for (int precision = 1; precision <= 17; ++precision) {
-        snprintf(buf, sizeof(buf), "%.*g", precision, d);
-        if (std::strtod(buf, nullptr) == d) break;
-      }
-      return buf;
-    }
-    default:
-      return "";
-  }
-}
-
-// A static layer's Struct as runtime keys: nested objects join their keys with '.'.
-void FlattenLayer(const google::protobuf::Struct& s, const std::string& prefix,
-                  std::map<std::string, std::string>* out) {
-  for (const auto& [key, value] : s.fields()) {
-    const std::string name = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
-    if (value.has_struct_value()) {
-      FlattenLayer(value.struct_value(), name, out);
-    } else {
-      (*out)[name] = RuntimeString(value);
-    }
-  }
-}
-
 struct RuntimeLayer {
   std::string name;
   bool admin = false;
@@ -194,7 +158,7 @@ std::vector<RuntimeLayer> RuntimeLayers(const std::string& bootstrap_bytes,
   std::vector<RuntimeLayer> layers;
   for (const auto& layer : bootstrap.layered_runtime().layers()) {
     RuntimeLayer l{layer.name(), layer.has_admin_layer(), {}};
-    if (layer.has_static_layer()) FlattenLayer(layer.static_layer(), "", &l.values);
+    if (layer.has_static_layer()) xds::FlattenRuntimeLayer(layer.static_layer(), "", &l.values);
     if (l.admin) l.values = overrides;
     layers.push_back(std::move(l));  // disk and RTDS layers: pilotfish loads nothing from them
   }

@@ -75,7 +75,8 @@ absl::StatusOr<std::string> GrpcTarget(const config::Cluster& cluster) {
 
 absl::StatusOr<std::unique_ptr<DynamicConfig>> DynamicConfig::Create(
     Server& server, const config::DynamicResources& dynamic, const ClusterLookup& find_cluster,
-    const envoy::config::core::v3::Node& node, std::vector<config::RdsRef> static_rds) {
+    const FilterContext& filter_context, std::vector<config::RdsRef> static_rds) {
+  const envoy::config::core::v3::Node& node = filter_context.node;
   std::vector<xds::AdsClientConfig> configs;
   // One client per gRPC source: ADS carries every type; api_config_source (non-aggregated)
   // gets one stream per type, RDS riding with LDS's source and EDS with CDS's.
@@ -123,7 +124,7 @@ absl::StatusOr<std::unique_ptr<DynamicConfig>> DynamicConfig::Create(
   }
   auto out = std::unique_ptr<DynamicConfig>(
       new DynamicConfig(server, dynamic, std::move(configs), std::move(static_rds)));
-  out->filter_context_.node = node;
+  out->filter_context_ = filter_context;
   return out;
 }
 

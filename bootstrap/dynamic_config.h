@@ -39,7 +39,7 @@ class DynamicConfig : public xds::XdsSink {
   using ClusterLookup = std::function<const config::Cluster*(const std::string&)>;
   static absl::StatusOr<std::unique_ptr<DynamicConfig>> Create(
       Server& server, const config::DynamicResources& dynamic, const ClusterLookup& find_cluster,
-      const envoy::config::core::v3::Node& node, std::vector<config::RdsRef> static_rds);
+      const FilterContext& filter_context, std::vector<config::RdsRef> static_rds);
   ~DynamicConfig() override;
 
   void Start();

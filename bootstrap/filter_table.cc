@@ -154,6 +154,7 @@ absl::StatusOr<net::NetworkFilterFactorySharedPtr> CreateHcm(const google::proto
   if (!cfg.ok()) return cfg.status();
   auto runtime = std::make_shared<filters::hcm::HcmRuntimeConfig>();
   runtime->config = std::move(*cfg);
+  runtime->config.path_fragment = context.path_fragment;
   auto loggers = BuildAccessLoggers(runtime->config.access_logs, path + ".access_log");
   if (!loggers.ok()) return loggers.status();
   runtime->access_logs = *std::move(loggers);

@@ -21,6 +21,8 @@ namespace pilotfish::bootstrap {
 // Facts about this proxy the filters read at config time.
 struct FilterContext {
   envoy::config::core::v3::Node node;  // identity (Istio's metadata labels its metrics)
+  // From the bootstrap's runtime flags (xds::PathFragmentFromRuntime), for every HCM.
+  config::PathFragment path_fragment = config::PathFragment::kReject;
 };
 
 // `rds` (may be null) collects the route config of an HCM that uses RDS.

@@ -13,6 +13,7 @@
 #include "bootstrap/unapplied.h"
 #include "proxy/common/log.h"
 #include "xds/translate/bootstrap_translate.h"
+#include "xds/translate/runtime_translate.h"
 
 namespace pilotfish::bootstrap {
 extern const char kDemoBootstrapYaml[];
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   std::vector<config::RdsRef> rds_names;  // RDS route configs the static listeners use
   bootstrap::FilterContext filter_context;
   filter_context.node = proto->node();
+  filter_context.path_fragment = pilotfish::xds::PathFragmentFromRuntime(*proto);
   auto lookup = [&warnings, &rds_names, &filter_context](
                     const std::string& name, const google::protobuf::Any& any,
                     const std::string& path,
@@ -121,6 +123,7 @@ int main(int argc, char** argv) {
   sc.node_cluster = cfg->node_cluster;
   if (cfg->has_dynamic_resources) sc.dynamic = cfg->dynamic_resources;
   sc.node = proto->node();
+  sc.path_fragment = filter_context.path_fragment;
   sc.static_rds_names = std::move(rds_names);
   sc.stats_config = cfg->stats_config;
   sc.bootstrap_bytes = proto->SerializeAsString();

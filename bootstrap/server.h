@@ -30,6 +30,7 @@ struct ServerConfig {
   // listeners use.
   std::optional<config::DynamicResources> dynamic;
   envoy::config::core::v3::Node node;
+  config::PathFragment path_fragment = config::PathFragment::kReject;  // for LDS's HCMs
   std::vector<config::RdsRef> static_rds_names;
   config::StatsConfig stats_config;
   std::string bootstrap_bytes;  // the loaded Bootstrap (after CLI overrides), serialized

@@ -44,6 +44,9 @@ struct HttpFilter {
   std::shared_ptr<const PerFilterConfig> config;
 };
 
+// What a request path's '#fragment' gets: Envoy's 400, stripped before routing, or kept.
+enum class PathFragment { kReject, kStrip, kKeep };
+
 struct HttpConnectionManager {
   std::string stat_prefix;
   // Exactly one of these: an inline route table, or the RDS name to subscribe to.
@@ -82,6 +85,9 @@ struct HttpConnectionManager {
   std::string default_host_for_http_10;
   bool suppress_envoy_headers = false;  // router filter's suppress_envoy_headers
   TrafficDirection direction = TrafficDirection::kUnspecified;
+  // Not from the HCM proto: the bootstrap's runtime flags decide
+  // (xds/translate/runtime_translate.h).
+  PathFragment path_fragment = PathFragment::kReject;
 };
 
 // An HCM's use of an RDS route config, as the xDS side needs it: the name, how long a listener

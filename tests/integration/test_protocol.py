@@ -110,6 +110,49 @@ class MissingHostTest(h.ProxyTestCase):
         self.assertEqual(r.json()["headers"].get("host"), "abs.example", r.json())
 
 
+class PathFragmentTest(h.ProxyTestCase):
+    """A '#fragment' in the request target: Envoy answers 400; with Istio's runtime flag
+    (envoy.reloadable_features.http_reject_path_with_fragment: false) it is stripped before
+    routing, so "/admin#x" cannot dodge a route that matches "/admin" exactly."""
+
+    def start(self, runtime=None):
+        self.echo = self.start_echo("frag")
+        b = h.Bootstrap()
+        b.add_cluster("echo", [("127.0.0.1", self.echo.port)])
+        b.add_http_listener("http", [h.vhost([
+            h.route(path="/admin", direct=(403, "no")), h.route("echo")])])
+        if runtime is not None:
+            b.extra["layered_runtime"] = {"layers": [
+                {"name": "global config", "static_layer": runtime},
+                {"name": "admin", "admin_layer": {}}]}
+        return self.start_proxy(b).port()
+
+    def test_rejected_by_default(self):
+        port = self.start()
+        before = self.echo.counters()
+        r = h.raw_request(port, b"GET /a#frag HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertStatus(r, 400)
+        self.assertUpstreamUnseen(self.echo, before, "request with a fragment")
+        self.assertStatus(h.raw_request(port, h.build_request("GET", "/a")), 200)
+
+    def test_stripped_with_istios_runtime_flag(self):
+        port = self.start({"envoy.reloadable_features.http_reject_path_with_fragment": False})
+        r = h.raw_request(port, b"GET /a?q=1#frag HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["path"], "/a?q=1")
+        r = h.raw_request(port, b"GET /admin#x HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertStatus(r, 403)
+
+    def test_kept_when_both_flags_are_off(self):
+        # Envoy's deprecated, unsafe mode: nested keys and string values are runtime too.
+        port = self.start({"envoy": {"reloadable_features": {
+            "http_reject_path_with_fragment": "false",
+            "http_strip_fragment_from_path_unsafe_if_disabled": "false"}}})
+        r = h.raw_request(port, b"GET /a#frag HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["path"], "/a#frag")
+
+
 class ExpectContinueTest(h.ProxyTestCase):
     def test_100_continue(self):
         echo = self.start_echo("expect")

@@ -11,6 +11,7 @@
 #include "xds/translate/cluster_translate.h"
 #include "xds/translate/common_translate.h"
 #include "xds/translate/field_check.h"
+#include "xds/translate/runtime_translate.h"
 #include "xds/translate/stats_translate.h"
 #include "xds/translate/status_macros.h"
 
@@ -288,13 +289,12 @@ absl::StatusOr<config::Bootstrap> TranslateBootstrap(const Bootstrap& bootstrap,
       bootstrap, "",
       {.handled = {"node", "static_resources", "dynamic_resources", "admin", "stats_flush_interval",
                    "cluster_manager", "node_context_params", "stats_server_version_override",
-                   "perf_tracing_file_path", "stats_config"},
+                   "perf_tracing_file_path", "stats_config", "layered_runtime"},
        .ignored = {"stats_sinks",
                    "stats_flush_on_admin",
                    "watchdog",
                    "watchdogs",
                    "tracing",
-                   "layered_runtime",
                    "overload_manager",
                    "enable_dispatcher_stats",
                    "use_tcp_for_dns_lookups",
@@ -318,6 +318,7 @@ absl::StatusOr<config::Bootstrap> TranslateBootstrap(const Bootstrap& bootstrap,
       warnings));
   config::Bootstrap out;
   XDS_RETURN_IF_ERROR(TranslateNode(bootstrap.node(), &out));
+  WarnUnappliedRuntime(bootstrap.layered_runtime(), warnings);
   if (bootstrap.has_admin()) XDS_RETURN_IF_ERROR(TranslateAdmin(bootstrap.admin(), &out, warnings));
   if (bootstrap.has_cluster_manager()) {
     XDS_RETURN_IF_ERROR(TranslateClusterManager(bootstrap.cluster_manager(), warnings));

@@ -499,6 +499,18 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
     stream_->SendLocalReply(400, "", http::kNoFlags, "missing_host_header");
     return;
   }
+  // A fragment never belongs in a request target (RFC 9112 3.2): Envoy rejects it or, as
+  // Istio's bootstrap asks, strips it before anything matches on the path.
+  if (const size_t hash = rh.path.find('#');
+      hash != std::string::npos && c.path_fragment != config::PathFragment::kKeep) {
+    if (c.path_fragment == config::PathFragment::kReject) {
+      if (!end_stream) close_after_response_ = true;  // the body, if any, is not read
+      stream_->request_complete_ = true;
+      stream_->SendLocalReply(400, "", http::kNoFlags, "path_normalization_failed");
+      return;
+    }
+    rh.path.resize(hash);
+  }
   if ((c.normalize_path || c.merge_slashes) && rh.method != "CONNECT" &&
       !(rh.method == "OPTIONS" && rh.path == "*")) {
     std::optional<std::string> normalized =

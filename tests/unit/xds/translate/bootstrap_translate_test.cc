@@ -68,7 +68,7 @@ TEST(BootstrapTranslateTest, FullStaticBootstrap) {
                              address { socket_address { address: "127.0.0.1" port_value: 15000 } }
                            }
                            stats_flush_interval { seconds: 5 }
-                           layered_runtime {}
+                           overload_manager {}
                            stats_config {}
                            static_resources {)txt" +
                          HttpListener("l0", 10000, "backend") + kCluster + " }",
@@ -88,7 +88,7 @@ TEST(BootstrapTranslateTest, FullStaticBootstrap) {
   ASSERT_EQ(b->clusters.size(), 1u);
   EXPECT_FALSE(b->has_dynamic_resources);
   // Ignored top-level settings are named in warnings (in field-number order).
-  EXPECT_EQ(warnings, (std::vector<std::string>{"layered_runtime: ignored by pilotfish"}));
+  EXPECT_EQ(warnings, (std::vector<std::string>{"overload_manager: ignored by pilotfish"}));
 }
 
 TEST(BootstrapTranslateTest, UnnamedListenersGetAddressNames) {
