@@ -292,6 +292,24 @@ class StateOfTheWorldTest(XdsCase):
         self.wait_served_by(self.port, "b", timeout=40)
 
 
+class RuntimeFlagTest(XdsCase):
+    def test_fragment_flag_reaches_listeners_from_lds(self):
+        # The bootstrap's runtime (Istio's http_reject_path_with_fragment: false) applies to an
+        # HCM that arrives over LDS too, not only to static listeners.
+        echo = self.start_echo("frag")
+        self.port = h.free_port()
+        self.base_config(self.port, [echo])
+        self.start_cp()
+        b = self.bootstrap()
+        b.extra["layered_runtime"] = {"layers": [{"name": "global config", "static_layer": {
+            "envoy.reloadable_features.http_reject_path_with_fragment": False}}]}
+        self.start_proxy(b)
+        self.wait_served_by(self.port, "frag")
+        r = h.raw_request(self.port, b"GET /a#x HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json()["path"], "/a")
+
+
 class DeltaTest(StateOfTheWorldTest):
     DELTA = True
 
