@@ -485,8 +485,7 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
   MutateRequestHeaders(*headers);
   stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
   if (stream_->headers_->version_minor == 0 && !config_->config.accept_http_10) {
-    stream_->request_complete_ = true;
-    stream_->SendLocalReply(426, "", http::kNoFlags, "low_version");
+    RejectRequest(426, "low_version", end_stream);  // the connection closes (set above)
     return;
   }
   const config::HttpConnectionManager& c = config_->config;
@@ -494,9 +493,7 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
   if (rh.authority.empty() && !codec_->request_has_authority()) {
     // No Host header (an empty one counts), no CONNECT or absolute-form target and no
     // default_host_for_http_10: Envoy's 400.
-    if (!end_stream) close_after_response_ = true;  // the body, if any, is not read
-    stream_->request_complete_ = true;
-    stream_->SendLocalReply(400, "", http::kNoFlags, "missing_host_header");
+    RejectRequest(400, "missing_host_header", end_stream);
     return;
   }
   // A fragment never belongs in a request target (RFC 9112 3.2): Envoy rejects it or, as
@@ -504,9 +501,7 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
   if (const size_t hash = rh.path.find('#');
       hash != std::string::npos && c.path_fragment != config::PathFragment::kKeep) {
     if (c.path_fragment == config::PathFragment::kReject) {
-      if (!end_stream) close_after_response_ = true;  // the body, if any, is not read
-      stream_->request_complete_ = true;
-      stream_->SendLocalReply(400, "", http::kNoFlags, "path_normalization_failed");
+      RejectRequest(400, "path_normalization_failed", end_stream);
       return;
     }
     rh.path.resize(hash);
@@ -516,9 +511,8 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
     std::optional<std::string> normalized =
         http::NormalizePath(rh.path, c.normalize_path, c.merge_slashes);
     if (!normalized) {
-      close_after_response_ = true;  // the body, if any, is not read
-      stream_->request_complete_ = true;
-      stream_->SendLocalReply(400, "", http::kNoFlags, "path_normalization_failed");
+      close_after_response_ = true;  // the connection closes even after a complete request
+      RejectRequest(400, "path_normalization_failed", end_stream);
       return;
     }
     rh.path = std::move(*normalized);
@@ -533,6 +527,11 @@ void ConnectionManager::OnRequestHeaders(http::RequestHeadersPtr headers, bool e
 
 void ConnectionManager::OnRequestData(std::string_view data, bool end_stream) {
   if (stream_) stream_->DecodeData(data, end_stream);
+}
+
+void ConnectionManager::RejectRequest(int status, std::string_view details, bool end_stream) {
+  stream_->request_complete_ = end_stream;
+  stream_->SendLocalReply(status, "", http::kNoFlags, details);
 }
 
 void ConnectionManager::MutateRequestHeaders(http::RequestHeaders& h) {

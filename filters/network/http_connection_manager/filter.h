@@ -148,6 +148,9 @@ class ConnectionManager : public server::Session,
   void Dispatch(std::string_view data);
   void HandleCodecError();
   void MutateRequestHeaders(http::RequestHeaders& headers);
+  // Answers the new stream's request with a local reply before any filter sees it. A body not
+  // read yet (!end_stream) is not skipped: SendLocalReply then closes the connection after it.
+  void RejectRequest(int status, std::string_view details, bool end_stream);
   void WriteResponseHeaders(ActiveStream& stream, http::ResponseHeaders& headers, bool end_stream);
   void OnStreamComplete();
   void ResetActiveStream(http::ResponseFlag flag);
