@@ -294,7 +294,7 @@ void Server::InstallAdminHandlers() {
                                                 : envoy::admin::v3::CommandLineOptions::Serve);
         o->set_disable_hot_restart(true);
         o->set_socket_path("@envoy_domain_socket");
-        *info.mutable_node() = config_.node;
+        *info.mutable_node() = config_.filter_context.node;
         if (info.node().user_agent_name().empty()) {
           info.mutable_node()->set_user_agent_name("pilotfish");
         }

@@ -122,8 +122,7 @@ int main(int argc, char** argv) {
   sc.node_id = cfg->node_id;
   sc.node_cluster = cfg->node_cluster;
   if (cfg->has_dynamic_resources) sc.dynamic = cfg->dynamic_resources;
-  sc.node = proto->node();
-  sc.path_fragment = filter_context.path_fragment;
+  sc.filter_context = std::move(filter_context);
   sc.static_rds_names = std::move(rds_names);
   sc.stats_config = cfg->stats_config;
   sc.bootstrap_bytes = proto->SerializeAsString();

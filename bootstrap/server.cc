@@ -266,10 +266,8 @@ absl::Status Server::Initialize(ServerConfig config) {
       auto it = static_clusters_.find(name);
       return it == static_clusters_.end() ? nullptr : &it->second->config();
     };
-    FilterContext filter_context;
-    filter_context.node = config_.node;
-    filter_context.path_fragment = config_.path_fragment;
-    auto dyn = DynamicConfig::Create(*this, *dr, find, filter_context, config_.static_rds_names);
+    auto dyn =
+        DynamicConfig::Create(*this, *dr, find, config_.filter_context, config_.static_rds_names);
     if (!dyn.ok()) return dyn.status();
     dynamic_ = *std::move(dyn);
   } else if (!config_.static_rds_names.empty()) {

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "bootstrap/filter_table.h"
 #include "bootstrap/options.h"
 #include "envoy/config/core/v3/base.pb.h"
 #include "proxy/admin/admin_server.h"
@@ -29,8 +30,7 @@ struct ServerConfig {
   // dynamic_resources (ADS), the node sent to the control plane, and the RDS names the static
   // listeners use.
   std::optional<config::DynamicResources> dynamic;
-  envoy::config::core::v3::Node node;
-  config::PathFragment path_fragment = config::PathFragment::kReject;  // for LDS's HCMs
+  FilterContext filter_context;  // the node, and what LDS's filters read (path_fragment)
   std::vector<config::RdsRef> static_rds_names;
   config::StatsConfig stats_config;
   std::string bootstrap_bytes;  // the loaded Bootstrap (after CLI overrides), serialized
